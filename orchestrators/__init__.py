@@ -1,0 +1,1 @@
+"""Durable Functions orchestrators: generators, deterministic, shared by both hosts."""

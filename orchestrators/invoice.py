@@ -1,0 +1,136 @@
+"""The invoice orchestration, written once as a Durable Functions generator.
+
+It runs unchanged on Azure Durable Functions (``functions/orchestration.py`` registers it) and on the
+embedded engine of the local host (``papyr.engine``). Rules it keeps (see BRIEF.md): deterministic —
+time only from ``context.current_utc_datetime``, no I/O, no settings reads (policy arrives in the
+input); only references (the document's SHA-256) travel through it, never document bytes.
+
+Input: ``{"document": DocumentRef, "approval": ApprovalTimings}``; instance id = ``invoice-<sha256>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+ORCHESTRATOR_NAME = "invoice_orchestrator"
+APPROVAL_EVENT = "approval"
+# Durable Functions (Python) caps one timer at 6 days; longer waits loop over shorter timers.
+MAX_TIMER = timedelta(days=6)
+
+DEFAULT_TIMINGS: dict[str, float] = {
+    "remind_after_hours": 24.0,
+    "escalate_after_hours": 72.0,
+    "expire_after_hours": 24.0 * 14,
+}
+
+
+def instance_id_for(sha256: str) -> str:
+    """One orchestration per document: the content hash is the idempotency key."""
+    return f"invoice-{sha256}"
+
+
+def invoice_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
+    payload: dict[str, Any] = context.get_input() or {}
+    invoice_id: str = payload["document"]["sha256"]
+    timings = {**DEFAULT_TIMINGS, **(payload.get("approval") or {})}
+    ref = {"invoice_id": invoice_id}
+
+    try:
+        classified = yield context.call_activity("classify_document", ref)
+        if classified["status"] != "ok":
+            return _finished(invoice_id, "rejected", classified.get("reason"))
+        context.set_custom_status({"step": "extract", "document_type": classified.get("document_type")})
+
+        extracted = yield context.call_activity("extract_invoice", ref)
+        if extracted["status"] != "ok":
+            return _finished(invoice_id, "rejected", extracted.get("reason"))
+        context.set_custom_status({"step": "checks"})
+
+        yield context.call_activity("check_invoice", ref)
+        route: dict[str, Any] = yield context.call_activity("route_invoice", ref)
+        if route["kind"] == "reject":
+            return _finished(invoice_id, "rejected", "; ".join(route.get("reasons") or []))
+
+        if route["kind"] == "auto_approve":
+            decision = {
+                "kind": "auto_approved",
+                "by": "papyr",
+                "at": _iso(context.current_utc_datetime),
+                "comment": "; ".join(route.get("reasons") or []) or None,
+                "level": 0,
+            }
+            yield context.call_activity("record_decision", {**ref, "decision": decision})
+        else:
+            decision = yield from _collect_approvals(context, invoice_id, route["approvers"], timings)
+
+        yield context.call_activity("render_report", ref)
+        if decision["kind"] in ("approved", "auto_approved"):
+            yield context.call_activity("export_invoice", ref)
+            return _finished(invoice_id, "exported", None)
+        return _finished(invoice_id, decision["kind"], decision.get("comment"))
+    except Exception as error:  # an activity failed after its retries: record it, keep the original
+        reason = f"internal error: {error}"[:500]
+        yield context.call_activity("mark_failed", {**ref, "reason": reason})
+        return _finished(invoice_id, "failed", reason)
+
+
+def _collect_approvals(
+    context: Any, invoice_id: str, approvers: list[str], timings: dict[str, float]
+) -> Generator[Any, Any, dict[str, Any]]:
+    """One level per approver, in order; the first rejection or expiry ends the chain."""
+    decision: dict[str, Any] = {"kind": "expired", "by": "papyr", "comment": "no approver"}
+    for level, approver in enumerate(approvers, start=1):
+        decision = yield from _await_one_approval(context, invoice_id, approver, level, timings)
+        yield context.call_activity("record_decision", {"invoice_id": invoice_id, "decision": decision})
+        if decision["kind"] != "approved":
+            break
+    return decision
+
+
+def _await_one_approval(
+    context: Any, invoice_id: str, approver: str, level: int, timings: dict[str, float]
+) -> Generator[Any, Any, dict[str, Any]]:
+    """Ask, then wait for the approval event or a timer: remind, escalate, and finally expire."""
+    ref = {"invoice_id": invoice_id, "approver": approver, "level": level}
+    yield context.call_activity("request_approval", ref)
+    started: datetime = context.current_utc_datetime
+    milestones = [
+        ("remind", started + timedelta(hours=timings["remind_after_hours"])),
+        ("escalate", started + timedelta(hours=timings["escalate_after_hours"])),
+        ("expire", started + timedelta(hours=timings["expire_after_hours"])),
+    ]
+    milestones.sort(key=lambda item: item[1])
+    while True:
+        now: datetime = context.current_utc_datetime
+        due = [name for name, at in milestones if at <= now]
+        for name in due:
+            if name == "expire":
+                return {"kind": "expired", "by": "papyr", "at": _iso(now), "level": level,
+                        "comment": f"no decision by {approver} within {timings['expire_after_hours']:g} h"}
+            yield context.call_activity("send_reminder" if name == "remind" else "escalate_approval", ref)
+        milestones = [(name, at) for name, at in milestones if at > now]
+        fire_at = min(milestones[0][1], now + MAX_TIMER)
+        timer = context.create_timer(fire_at)
+        event = context.wait_for_external_event(APPROVAL_EVENT)
+        winner = yield context.task_any([event, timer])
+        if winner == event:
+            timer.cancel()
+            answer: dict[str, Any] = event.result or {}
+            kind = "approved" if answer.get("decision") == "approved" else "rejected"
+            return {
+                "kind": kind,
+                "by": str(answer.get("by") or "unknown"),
+                "at": answer.get("at") or _iso(context.current_utc_datetime),
+                "comment": answer.get("comment"),
+                "level": level,
+            }
+
+
+def _finished(invoice_id: str, status: str, reason: str | None) -> dict[str, Any]:
+    return {"invoice_id": invoice_id, "status": status, "reason": reason}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()

@@ -1,0 +1,59 @@
+"""A document's readable content, whichever way it was read: words with positions per page, and
+any e-invoice XML it carries. Classification and extraction work on this, never on raw bytes."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class ContentKind(StrEnum):
+    PDF = "pdf"
+    IMAGE = "image"
+    XML = "xml"
+
+
+class Word(BaseModel):
+    """One word (or OCR text run) with its box in page units, origin top-left."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    confidence: float = 1.0
+
+
+class Page(BaseModel):
+    number: int  # 1-based
+    width: float
+    height: float
+    words: list[Word] = Field(default_factory=list)
+    ocr: bool = False  # True when the words came from OCR rather than a text layer
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+class DocumentContent(BaseModel):
+    kind: ContentKind
+    pages: list[Page] = Field(default_factory=list)
+    # An e-invoice found in or as the document (ZUGFeRD/Factur-X embedded file, UBL, XRechnung).
+    xml: bytes | None = None
+    xml_name: str | None = None
+    page_count: int = 0  # pages in the file, even when fewer were read (page cap)
+    warnings: list[str] = Field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(page.text for page in self.pages)
+
+
+class DocumentRejected(Exception):
+    """The document cannot be read; ``reason`` is recorded as `rejected: <reason>`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

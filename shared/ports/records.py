@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Protocol
+
+from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, Vendor
+
+
+class Repository(Protocol):
+    """Records: invoices, the append-only audit trail, seen messages, vendors, exports.
+
+    Local adapter: SQLite. Azure adapter: Cosmos DB. Every write is idempotent by key.
+    """
+
+    # invoices (id = document SHA-256)
+    def save_invoice(self, record: InvoiceRecord) -> None: ...
+
+    def get_invoice(self, invoice_id: str) -> InvoiceRecord | None: ...
+
+    def list_invoices(self, status: InvoiceStatus | None = None, limit: int = 500) -> list[InvoiceRecord]: ...
+
+    def find_by_business_key(self, vendor_key: str, invoice_number_key: str) -> list[InvoiceRecord]: ...
+
+    # audit trail: append-only
+    def append_audit(self, invoice_id: str, entry: AuditEntry) -> None: ...
+
+    def audit_trail(self, invoice_id: str) -> list[AuditEntry]: ...
+
+    # message-level dedupe: True the first time a (mailbox, message id) is claimed
+    def claim_message(self, mailbox: str, message_id: str) -> bool: ...
+
+    # vendor master
+    def upsert_vendor(self, vendor: Vendor) -> None: ...
+
+    def list_vendors(self) -> list[Vendor]: ...
+
+    # exactly-once export ledger: True the first time (invoice id, target) is claimed
+    def claim_export(self, invoice_id: str, target: str) -> bool: ...

@@ -1,0 +1,65 @@
+"""The composition root of the core: which adapter serves each port, chosen by settings.
+
+Both hosts call ``get_services()``; the Function App gets Azure adapters (``PAPYR_BACKEND=azure``),
+the embedded host local files and SQLite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from shared.ocr import OcrEngine
+from shared.ports import BlobStore, Repository
+from shared.settings import Settings, get_settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    blobs: BlobStore
+    repo: Repository
+    _ocr: OcrEngine | None = field(default=None, repr=False)
+
+    @cached_property
+    def ocr(self) -> OcrEngine:
+        """Loaded on first use: the ONNX models cost a second or two to load."""
+        if self._ocr is not None:
+            return self._ocr
+        from shared.ocr.rapid import default_ocr_engine
+
+        return default_ocr_engine()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        if settings.backend == "azure":
+            from shared.adapters.azure.blobs import AzureBlobStore
+
+            if not settings.storage_connection_string:
+                raise RuntimeError("PAPYR_STORAGE_CONNECTION_STRING is required for the azure backend")
+            blobs: BlobStore = AzureBlobStore(settings.storage_connection_string, settings.documents_container)
+        else:
+            from shared.adapters.local.blobs import LocalBlobStore
+
+            blobs = LocalBlobStore(settings.data_dir / "blobs")
+        # Records: SQLite on both until the Cosmos adapter lands (issue 7).
+        from shared.adapters.local.sqlite import SqliteRepository
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(settings=settings, blobs=blobs, repo=SqliteRepository(settings.database_path))
+
+
+_services: Services | None = None
+
+
+def get_services() -> Services:
+    global _services
+    if _services is None:
+        _services = Services.from_settings(get_settings())
+    return _services
+
+
+def set_services(services: Services | None) -> None:
+    """Install the services a host (or a test) built explicitly."""
+    global _services
+    _services = services
