@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ContentKind(StrEnum):
@@ -38,6 +38,9 @@ class Page(BaseModel):
 
 
 class DocumentContent(BaseModel):
+    # Cached as JSON between activities; the XML travels base64-encoded.
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
     kind: ContentKind
     pages: list[Page] = Field(default_factory=list)
     # An e-invoice found in or as the document (ZUGFeRD/Factur-X embedded file, UBL, XRechnung).

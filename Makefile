@@ -1,0 +1,31 @@
+# Papyr: `make demo` runs the sample mailbox end to end and serves the dashboard; `make test` runs the suite.
+VENV := .venv
+STAMP := $(VENV)/.setup-done
+DEMO_DIR ?= .papyr/demo
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json scripts/setup.sh
+	scripts/setup.sh
+	touch $(STAMP)
+
+demo: setup
+	rm -rf $(DEMO_DIR)
+	$(VENV)/bin/papyr vendors import samples/vendors.csv --data-dir $(DEMO_DIR)
+	$(VENV)/bin/papyr process samples/mailbox --mailbox ap@papyr.example --data-dir $(DEMO_DIR)
+	$(VENV)/bin/papyr serve --data-dir $(DEMO_DIR) --port 7071
+
+test: setup
+	scripts/test.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(VENV)/bin/python -m bench.run_all
+
+clean:
+	rm -rf .papyr .azurite

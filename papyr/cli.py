@@ -1,0 +1,330 @@
+"""`papyr`: the command line of the embedded host."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from papyr.logs import configure_logging
+
+app = typer.Typer(help="Papyr: accounts-payable mailbox agent (embedded host).", no_args_is_help=True)
+vendors_app = typer.Typer(help="The vendor master.", no_args_is_help=True)
+app.add_typer(vendors_app, name="vendors")
+console = Console(stderr=True)
+out = Console()
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", envvar="PAPYR_DATA_DIR", help="Data directory (default ./.papyr).")
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON object per line instead of a table.")]
+# Label and metadata files beside documents in a folder are not documents.
+_NOT_DOCUMENTS = {".json", ".md"}
+
+
+def _iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.suffix.lower() not in _NOT_DOCUMENTS and not child.name.startswith("."):
+                    yield child
+        elif path.is_file():
+            yield path
+        else:
+            raise typer.BadParameter(f"no such file or folder: {path}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@app.callback()
+def main_options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")] = False) -> None:
+    configure_logging(verbose)
+
+
+@app.command()
+def process(
+    paths: Annotated[list[Path], typer.Argument(help=".eml, .pdf, images, .xml — files or folders.")],
+    json_output: JsonFlag = False,
+    mailbox: Annotated[str | None, typer.Option(help="Mailbox the files came from.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Run files through the full flow: intake, classify, extract, checks, route, report, export."""
+    from papyr.host import build_local_host
+    from shared.intake.service import ingest_file, start_orchestrations
+
+    host = build_local_host(data_dir)
+    files = list(_iter_files(paths))
+    rows: list[tuple[str, Any]] = []  # (file, IngestResult)
+    with _progress() as progress:
+        task = progress.add_task("intake", total=len(files))
+        for path in files:
+            result = ingest_file(path.read_bytes(), str(path), mailbox, services=host.services)
+            asyncio.run(start_orchestrations(result.documents, host.client, host.settings))
+            rows.append((str(path), result))
+            progress.advance(task)
+        pending = [ref.sha256 for _, result in rows for ref in result.documents]
+        task = progress.add_task("process", total=len(pending))
+        host.engine.run_until_idle(on_progress=lambda done: progress.update(task, completed=done))
+        progress.update(task, completed=len(pending))
+    _print_outcomes(host, rows, json_output)
+
+
+def _print_outcomes(host: Any, rows: list[tuple[str, Any]], json_output: bool) -> None:
+    table = Table(title="Papyr: what happened to each document")
+    for column in ("file", "document", "status", "reason", "vendor", "number", "total", "risk", "findings"):
+        table.add_column(column, overflow="fold")
+    for file, result in rows:
+        ids = [ref.sha256 for ref in result.documents] + result.duplicates
+        if not ids:
+            line = {"file": file, "status": "ignored", "reason": f"{result.outcome.value}: {result.detail}".strip(": ")}
+            _emit(table, line, json_output)
+        for invoice_id in ids:
+            record = host.services.repo.get_invoice(invoice_id)
+            line = _summary(file, record)
+            if invoice_id in result.duplicates:
+                line["status"], line["reason"] = "duplicate", f"same bytes as invoice {invoice_id[:12]} ({line['status']})"
+            _emit(table, line, json_output)
+    if not json_output:
+        out.print(table)
+
+
+def _summary(file: str, record: Any) -> dict[str, Any]:
+    extraction = record.extraction
+    total = extraction.money("total") if extraction else None
+    return {
+        "file": file,
+        "invoice_id": record.id,
+        "document": record.document.filename,
+        "status": record.status.value,
+        "reason": record.reason,
+        "document_type": extraction.document_type.value if extraction else None,
+        "vendor": extraction.value("vendor_name") if extraction else None,
+        "invoice_number": extraction.value("invoice_number") if extraction else None,
+        "total": str(total.amount) if total else (extraction.value("total") if extraction else None),
+        "currency": total.currency if total else None,
+        "risk_score": round(record.risk_score, 3),
+        "findings": [f.code for f in record.findings],
+        "report": record.report_blob,
+        "exports": record.export_paths,
+    }
+
+
+def _emit(table: Table, line: dict[str, Any], json_output: bool) -> None:
+    if json_output:
+        print(json.dumps(line, default=str), flush=True)
+        return
+    table.add_row(
+        Path(line["file"]).name,
+        (line.get("invoice_id") or "")[:12],
+        line["status"],
+        line.get("reason") or "",
+        line.get("vendor") or "",
+        line.get("invoice_number") or "",
+        f"{line['total']} {line.get('currency') or ''}".strip() if line.get("total") else "",
+        f"{line['risk_score']:.2f}" if "risk_score" in line else "",
+        ", ".join(line.get("findings") or []),
+    )
+
+
+@app.command()
+def extract(
+    paths: Annotated[list[Path], typer.Argument(help="Documents (files or folders).")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Extraction only: one JSON line per document with fields, confidences and line items."""
+    from shared.pipeline import extract_document
+    from shared.settings import get_settings
+
+    settings = get_settings()
+    files = list(_iter_files(paths))
+    table = Table(title="Extraction")
+    for column in ("file", "status", "type", "vendor", "number", "date", "total", "reason"):
+        table.add_column(column, overflow="fold")
+    with _progress() as progress:
+        task = progress.add_task("extract", total=len(files))
+        for path in files:
+            line = extract_document(path.read_bytes(), path.name, None, settings).to_contract(str(path))
+            if json_output:
+                print(json.dumps(line, ensure_ascii=False), flush=True)
+            else:
+                f = line["fields"]
+                table.add_row(
+                    path.name, line["status"], line["document_type"], f.get("vendor_name"), f.get("invoice_number"),
+                    f.get("invoice_date"), f.get("total"), line["reason"],
+                )
+            progress.advance(task)
+    if not json_output:
+        out.print(table)
+
+
+@app.command("eval")
+def evaluate(
+    directory: Annotated[Path, typer.Argument(help="A folder of documents with <stem>.json labels beside them.")],
+    json_output: JsonFlag = False,
+    predictions: Annotated[
+        Path | None, typer.Option(help="Also write the predictions (JSON Lines) to this file.")
+    ] = None,
+) -> None:
+    """Extract every labelled document in DIR and score it by the rules of LABELS.md."""
+    from shared.evaluation import evaluate_directory, render_report_table, report_to_json
+
+    with _progress() as progress:
+        task = progress.add_task(f"eval {directory.name}", total=None)
+        report, lines = evaluate_directory(directory, on_document=lambda n, total: progress.update(task, completed=n, total=total))
+    if predictions is not None:
+        predictions.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    if json_output:
+        print(json.dumps(report_to_json(report), ensure_ascii=False))
+    else:
+        out.print(render_report_table(report))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (the Functions host's default).")] = 7071,
+    data_dir: DataDir = None,
+) -> None:
+    """The local host: /api routes of the Function App, the dashboard, the engine and its workers."""
+    from papyr.host import build_local_host
+    from papyr.server import serve as run_server
+
+    local = build_local_host(data_dir)
+    console.print(f"Papyr dashboard on http://{host}:{port}/  (data in {local.settings.data_dir})")
+    run_server(local, host=host, port=port)
+
+
+@app.command()
+def approve(
+    invoice_id: Annotated[str, typer.Argument(help="Invoice id (or a unique prefix).")],
+    by: Annotated[str, typer.Option("--by", help="Who decides.")],
+    approve_: Annotated[bool, typer.Option("--approve/--reject", help="Approve or reject.")] = True,
+    comment: Annotated[str | None, typer.Option(help="Comment for the audit trail.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Approve or reject an invoice that awaits approval."""
+    from orchestrators.invoice import APPROVAL_EVENT, instance_id_for
+    from papyr.host import build_local_host
+    from shared.domain import AuditEntry, InvoiceStatus
+
+    host = build_local_host(data_dir)
+    record = _find(host, invoice_id)
+    if record.status is not InvoiceStatus.AWAITING_APPROVAL:
+        console.print(f"[red]invoice {record.id[:12]} is {record.status.value}, not awaiting approval[/red]")
+        raise typer.Exit(1)
+    decision = "approved" if approve_ else "rejected"
+    host.services.repo.append_audit(
+        record.id, AuditEntry(actor=by, action="approval_received", detail={"decision": decision, "via": "cli"})
+    )
+    host.engine.raise_event(
+        instance_id_for(record.id),
+        APPROVAL_EVENT,
+        {"decision": decision, "by": by, "comment": comment, "at": datetime.now(UTC).isoformat()},
+    )
+    host.engine.run_until_idle()
+    record = _find(host, record.id)
+    out.print(f"{record.id[:12]}  {record.status.value}  {record.reason or ''}")
+
+
+def _find(host: Any, prefix: str) -> Any:
+    record = host.services.repo.get_invoice(prefix)
+    if record is not None:
+        return record
+    matches = [r for r in host.services.repo.list_invoices(limit=100000) if r.id.startswith(prefix)]
+    if len(matches) != 1:
+        console.print(f"[red]{'no' if not matches else 'more than one'} invoice matches {prefix!r}[/red]")
+        raise typer.Exit(1)
+    return matches[0]
+
+
+@app.command()
+def status(
+    invoice_id: Annotated[str | None, typer.Argument(help="Show one invoice in full.")] = None,
+    json_output: JsonFlag = False,
+    data_dir: DataDir = None,
+) -> None:
+    """List invoices and their status, or show one with its findings and audit trail."""
+    from papyr.host import build_local_host
+
+    host = build_local_host(data_dir)
+    if invoice_id:
+        record = _find(host, invoice_id)
+        trail = host.services.repo.audit_trail(record.id)
+        if json_output:
+            print(json.dumps({"invoice": record.model_dump(mode="json"),
+                              "audit": [a.model_dump(mode="json") for a in trail]}))
+            return
+        out.print(_summary(record.document.mail.source_path or record.document.filename, record))
+        for finding in record.findings:
+            out.print(f"  [{finding.severity.value}] {finding.code}: {finding.message}")
+        for entry in trail:
+            out.print(f"  {entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<20} {entry.action}")
+        return
+    records = host.services.repo.list_invoices(limit=100000)
+    table = Table(title=f"{len(records)} documents")
+    for column in ("id", "file", "status", "vendor", "total", "risk", "reason"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        line = _summary(record.document.filename, record)
+        if json_output:
+            print(json.dumps(line, default=str))
+        else:
+            table.add_row(record.id[:12], record.document.filename, line["status"], line["vendor"] or "",
+                          f"{line['total'] or ''} {line['currency'] or ''}".strip(), f"{record.risk_score:.2f}",
+                          line["reason"] or "")
+    if not json_output:
+        out.print(table)
+
+
+@vendors_app.command("import")
+def vendors_import(
+    file: Annotated[Path, typer.Argument(help="CSV with columns name, vat_id, iban, email_domains[, country].")],
+    data_dir: DataDir = None,
+) -> None:
+    """Import the vendor master (email_domains separated by ';' or spaces)."""
+    from papyr.host import build_local_host
+    from shared.domain import Vendor
+
+    host = build_local_host(data_dir)
+    count = 0
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        for row in csv.DictReader(handle):
+            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+            if not row.get("name"):
+                console.print(f"[yellow]skipped a row without a name: {row}[/yellow]")
+                continue
+            vendor = Vendor(
+                name=row["name"],
+                vat_id=row.get("vat_id") or None,
+                iban=(row.get("iban") or "").replace(" ", "").upper() or None,
+                email_domains=[d.lower() for d in row.get("email_domains", "").replace(";", " ").split() if d],
+                country=row.get("country") or None,
+            )
+            host.services.repo.upsert_vendor(vendor)
+            count += 1
+    out.print(f"imported {count} vendors")
+
+
+def main() -> None:
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
+    app()
+

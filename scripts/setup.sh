@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh Debian machine: system packages, .venv, Azurite. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: poppler (pdftoppm) for page images, pango for WeasyPrint reports.
+APT_PACKAGES=(poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Python: one virtual environment with the app, its dev tools, and the package itself (editable).
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+
+# Azurite (Azure Storage emulator) for the storage adapter tests.
+if [ ! -x node_modules/.bin/azurite-blob ]; then
+  npm install --no-audit --no-fund --silent
+fi
+echo "setup: done"

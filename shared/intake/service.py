@@ -1,0 +1,176 @@
+"""Intake: a mail message or a file in, stored originals and one invoice record per new document out.
+
+Deduplicates at two of the brief's three levels (the notification level belongs to the mailbox
+connectors): the message (mailbox + Message-ID) and the document (SHA-256 of its bytes).
+Every original is kept: the raw message under ``messages/``, each document under ``documents/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from enum import StrEnum
+from pathlib import PurePath
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.domain import AuditEntry, DocumentRef, InvoiceRecord, MailContext
+from shared.ports import OrchestrationClient
+from shared.services import Services, get_services
+from shared.settings import Settings
+
+_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/tiff": ".tif",
+    "application/xml": ".xml",
+}
+
+
+class Outcome(StrEnum):
+    NEW = "new"
+    DUPLICATE_DOCUMENT = "duplicate document"
+    DUPLICATE_MESSAGE = "duplicate message"
+    NO_CARRIER = "no invoice carrier"
+    UNREADABLE = "unreadable"
+
+
+class IngestResult(BaseModel):
+    """What intake did with one message or file; ``documents`` are the new ones to orchestrate."""
+
+    source: str
+    outcome: Outcome
+    detail: str = ""
+    documents: list[DocumentRef] = Field(default_factory=list)
+    duplicates: list[str] = Field(default_factory=list)  # invoice ids seen before
+    skipped: list[str] = Field(default_factory=list)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:[ \t]?")
+_MAIL_HEADERS = (b"from:", b"subject:", b"message-id:", b"mime-version:", b"received:", b"content-type:", b"date:")
+
+
+def is_message(data: bytes, filename: str) -> bool:
+    """An RFC 5322 message: .eml, or a header block with mail headers (whatever the file name)."""
+    if filename.lower().endswith(".eml"):
+        return True
+    head = data[:65536]
+    end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i > 0), default=-1)
+    if end <= 0:
+        return False
+    lines = head[:end].splitlines()
+    if not lines or not _HEADER_LINE.match(lines[0]):
+        return False
+    names = {line.split(b":", 1)[0].lower() + b":" for line in lines if _HEADER_LINE.match(line)}
+    return len(names.intersection(_MAIL_HEADERS)) >= 2
+
+
+def ingest_file(
+    data: bytes, filename: str, mailbox: str | None = None, *, services: Services | None = None
+) -> IngestResult:
+    """A dropped or uploaded file: a whole mail message (.eml) or a single document."""
+    services = services or get_services()
+    if is_message(data, filename):
+        return ingest_message(data, mailbox=mailbox, source=filename, services=services)
+    from shared.intake import sniff_content_type
+
+    content_type = sniff_content_type(data, filename) or "application/octet-stream"
+    ref, duplicate_of = store_document(
+        data, filename, content_type, MailContext(mailbox=mailbox, source_path=filename), services
+    )
+    if duplicate_of:
+        return IngestResult(source=filename, outcome=Outcome.DUPLICATE_DOCUMENT, duplicates=[duplicate_of])
+    return IngestResult(source=filename, outcome=Outcome.NEW, documents=[ref])
+
+
+def ingest_message(
+    raw: bytes, *, mailbox: str | None = None, source: str = "", services: Services | None = None
+) -> IngestResult:
+    from shared.intake import parse_message
+
+    services = services or get_services()
+    message_sha = sha256_hex(raw)
+    services.blobs.put(f"messages/{message_sha}.eml", raw, "message/rfc822")  # the original, always kept
+    parsed = parse_message(raw, mailbox=mailbox)
+    mail = parsed.mail.model_copy(update={"source_path": source or None})
+    source = source or mail.message_id or message_sha
+    if not services.repo.claim_message(mailbox or "", mail.message_id or f"sha256:{message_sha}"):
+        return IngestResult(source=source, outcome=Outcome.DUPLICATE_MESSAGE, detail=mail.message_id or "")
+    skipped = [f"{part.filename or part.content_type}: {part.reason}" for part in parsed.skipped]
+    if not parsed.carriers:
+        detail = "; ".join([*parsed.errors, *skipped]) or "the message carries no PDF, image or XML invoice"
+        outcome = Outcome.UNREADABLE if parsed.errors and not skipped else Outcome.NO_CARRIER
+        return IngestResult(source=source, outcome=outcome, detail=detail, skipped=skipped)
+    result = IngestResult(source=source, outcome=Outcome.NEW, skipped=skipped)
+    for carrier in parsed.carriers:
+        ref, duplicate_of = store_document(carrier.data, carrier.filename, carrier.content_type, mail, services)
+        if duplicate_of:
+            result.duplicates.append(duplicate_of)
+        else:
+            result.documents.append(ref)
+    if not result.documents:
+        result.outcome = Outcome.DUPLICATE_DOCUMENT
+    return result
+
+
+def store_document(
+    data: bytes, filename: str, content_type: str, mail: MailContext, services: Services
+) -> tuple[DocumentRef, str | None]:
+    """Store the bytes by content hash and create the invoice record, unless these bytes were seen
+    before: then the earlier record gets an audit line and its id is returned as the duplicate."""
+    digest = sha256_hex(data)
+    safe_name = PurePath(filename.replace("\\", "/")).name or "document"
+    blob_name = f"documents/{digest}{_EXTENSIONS.get(content_type, PurePath(safe_name).suffix.lower()[:8])}"
+    ref = DocumentRef(
+        sha256=digest, blob_name=blob_name, filename=safe_name, content_type=content_type, size=len(data), mail=mail
+    )
+    existing = services.repo.get_invoice(digest)
+    if existing is not None:
+        services.repo.append_audit(
+            digest,
+            AuditEntry(actor="papyr", action="duplicate_received", detail=_mail_detail(mail, safe_name)),
+        )
+        return existing.document, digest
+    services.blobs.put(blob_name, data, content_type)
+    services.repo.save_invoice(InvoiceRecord(id=digest, document=ref))
+    services.repo.append_audit(digest, AuditEntry(actor="papyr", action="received", detail=_mail_detail(mail, safe_name)))
+    return ref, None
+
+
+def _mail_detail(mail: MailContext, filename: str) -> dict[str, Any]:
+    return {"filename": filename, **mail.model_dump(mode="json", exclude_none=True)}
+
+
+def orchestration_input(ref: DocumentRef, settings: Settings) -> dict[str, Any]:
+    """The orchestration's input: the document reference and the approval timings (orchestrators
+    may not read settings themselves)."""
+    return {
+        "document": ref.model_dump(mode="json"),
+        "approval": {
+            "remind_after_hours": settings.remind_after_hours,
+            "escalate_after_hours": settings.escalate_after_hours,
+            "expire_after_hours": settings.expire_after_hours,
+        },
+    }
+
+
+async def start_orchestrations(
+    refs: list[DocumentRef], client: OrchestrationClient, settings: Settings | None = None
+) -> list[str]:
+    """One orchestration per new document; the instance id derives from the content hash, and the
+    client's start is idempotent, so a replayed intake starts nothing twice."""
+    from orchestrators.invoice import ORCHESTRATOR_NAME, instance_id_for
+
+    settings = settings or get_services().settings
+    started = []
+    for ref in refs:
+        started.append(
+            await client.start(ORCHESTRATOR_NAME, instance_id_for(ref.sha256), orchestration_input(ref, settings))
+        )
+    return started

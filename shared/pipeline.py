@@ -1,0 +1,91 @@
+"""Reading and extraction of one untrusted document, bounded in time and memory.
+
+Used by the activities (one step at a time, with the content cached between steps) and by
+``papyr extract`` / ``papyr eval`` (all steps at once).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+
+from shared.documents.content import DocumentContent, DocumentRejected, Word
+from shared.domain import DocumentType, Extraction, ExtractionStatus, Source
+from shared.settings import Settings
+
+_tracer = trace.get_tracer(__name__)
+
+
+class _LazyOcr:
+    """Loads the OCR models only if a page needs OCR, and inside the process that reads the
+    document (ONNX Runtime sessions must not cross a fork)."""
+
+    def recognize(self, image: Any) -> list[Word]:
+        from shared.ocr.rapid import default_ocr_engine
+
+        return default_ocr_engine().recognize(image)
+
+
+def _load(data: bytes, filename: str, content_type: str | None, max_pages: int, max_ocr_pages: int) -> DocumentContent:
+    from shared.documents.loader import load_content
+
+    return load_content(
+        data, filename, content_type, ocr=_LazyOcr(), max_pages=max_pages, max_ocr_pages=max_ocr_pages
+    )
+
+
+def read_document(data: bytes, filename: str, content_type: str | None, settings: Settings) -> DocumentContent:
+    """Parse in a child process with a time and memory cap; raises DocumentRejected."""
+    from shared.documents.bounded import run_bounded
+
+    if len(data) > settings.max_document_bytes:
+        raise DocumentRejected(f"document too large: {len(data)} bytes")
+    with _tracer.start_as_current_span("read_document", attributes={"filename": filename, "bytes": len(data)}):
+        result: DocumentContent = run_bounded(
+            _load,
+            data,
+            filename,
+            content_type,
+            settings.max_pages,
+            settings.max_ocr_pages,
+            timeout_s=settings.parse_timeout_s,
+            memory_mb=settings.parse_memory_mb,
+        )
+        return result
+
+
+def classify_and_extract(content: DocumentContent) -> Extraction:
+    from shared.extraction import classify, extract
+
+    document_type, reason = classify(content)
+    if document_type is DocumentType.NOT_INVOICE:
+        return rejected_as_not_invoice(reason)
+    return with_classification(extract(content), document_type, reason)
+
+
+def rejected_as_not_invoice(reason: str) -> Extraction:
+    return Extraction(
+        status=ExtractionStatus.REJECTED,
+        reason=f"not an invoice: {reason}",
+        document_type=DocumentType.NOT_INVOICE,
+        classification_reason=reason,
+    )
+
+
+def with_classification(extraction: Extraction, document_type: DocumentType, reason: str) -> Extraction:
+    """An e-invoice states its own type exactly; for read documents the classifier decides, except
+    that a credit note the extractor recognised (negative totals) stays one."""
+    if extraction.method is not Source.XML and extraction.document_type is not DocumentType.CREDIT_NOTE:
+        extraction.document_type = document_type
+    extraction.classification_reason = reason
+    return extraction
+
+
+def extract_document(data: bytes, filename: str, content_type: str | None, settings: Settings) -> Extraction:
+    """Read, classify and extract; a rejected document comes back as a rejected Extraction."""
+    try:
+        content = read_document(data, filename, content_type, settings)
+    except DocumentRejected as rejected:
+        return Extraction(status=ExtractionStatus.REJECTED, reason=rejected.reason)
+    return classify_and_extract(content)
