@@ -1,0 +1,1 @@
+"""Papyr GPU inference service: OCR (and, later, the fraud model) on ONNX Runtime."""
