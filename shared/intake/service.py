@@ -139,7 +139,9 @@ def store_document(
         return existing.document, digest
     services.blobs.put(blob_name, data, content_type)
     services.repo.save_invoice(InvoiceRecord(id=digest, document=ref))
-    services.repo.append_audit(digest, AuditEntry(actor="papyr", action="received", detail=_mail_detail(mail, safe_name)))
+    services.repo.append_audit(
+        digest, AuditEntry(actor="papyr", action="received", detail=_mail_detail(mail, safe_name))
+    )
     return ref, None
 
 
