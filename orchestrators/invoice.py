@@ -26,6 +26,13 @@ DEFAULT_TIMINGS: dict[str, float] = {
 }
 
 
+def approval_event(level: int) -> str:
+    """The external event that answers approval level ``level``. One name per level, so a repeated
+    or late answer for level 1 (a double-submitted card, a retried callback) can never decide level 2.
+    (It also sidesteps the Python SDK replaying a buffered event into every later wait of that name.)"""
+    return APPROVAL_EVENT if level == 1 else f"{APPROVAL_EVENT}-{level}"
+
+
 def instance_id_for(sha256: str) -> str:
     """One orchestration per document: the content hash is the idempotency key."""
     return f"invoice-{sha256}"
@@ -54,7 +61,7 @@ def invoice_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
             return _finished(invoice_id, "rejected", "; ".join(route.get("reasons") or []))
 
         if route["kind"] == "auto_approve":
-            decision = {
+            decision: dict[str, Any] = {
                 "kind": "auto_approved",
                 "by": "papyr",
                 "at": _iso(context.current_utc_datetime),
@@ -69,7 +76,8 @@ def invoice_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         if decision["kind"] in ("approved", "auto_approved"):
             yield context.call_activity("export_invoice", ref)
             return _finished(invoice_id, "exported", None)
-        return _finished(invoice_id, decision["kind"], decision.get("comment"))
+        # An approver's rejection and an expiry both leave the invoice declined (not Papyr's "rejected").
+        return _finished(invoice_id, "declined", decision.get("comment") or decision["kind"])
     except Exception as error:  # an activity failed after its retries: record it, keep the original
         reason = f"internal error: {error}"[:500]
         yield context.call_activity("mark_failed", {**ref, "reason": reason})
@@ -113,7 +121,7 @@ def _await_one_approval(
         milestones = [(name, at) for name, at in milestones if at > now]
         fire_at = min(milestones[0][1], now + MAX_TIMER)
         timer = context.create_timer(fire_at)
-        event = context.wait_for_external_event(APPROVAL_EVENT)
+        event = context.wait_for_external_event(approval_event(level))
         winner = yield context.task_any([event, timer])
         if winner == event:
             timer.cancel()

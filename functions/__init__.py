@@ -1,0 +1,6 @@
+"""The Azure Functions host: one blueprint per domain, composed by ``function_app.py``.
+
+Thin adapters only: every trigger translates its Azure input into the core's types and calls the
+same code the embedded host runs (``shared``, ``orchestrators``). Only this package and
+``shared.adapters.azure`` import Azure SDKs.
+"""
