@@ -1,0 +1,62 @@
+# Records (the Azure side of the Repository port): serverless Cosmos DB, SQL API.
+# Partition keys follow the access paths: an invoice and its audit trail by invoice id,
+# message claims by mailbox, vendors by normalised name, export claims by invoice id.
+
+resource "azurerm_cosmosdb_account" "main" {
+  name                = "cosmos-${local.stem}-${local.suffix}"
+  location            = azurerm_resource_group.main.location
+  resource_group_name = azurerm_resource_group.main.name
+  offer_type          = "Standard"
+  kind                = "GlobalDocumentDB"
+  tags                = local.tags
+
+  capabilities {
+    name = "EnableServerless"
+  }
+
+  consistency_policy {
+    consistency_level = "Session"
+  }
+
+  geo_location {
+    location          = azurerm_resource_group.main.location
+    failover_priority = 0
+  }
+}
+
+resource "azurerm_cosmosdb_sql_database" "main" {
+  name                = var.cosmos_database_name
+  resource_group_name = azurerm_resource_group.main.name
+  account_name        = azurerm_cosmosdb_account.main.name
+}
+
+locals {
+  cosmos_containers = {
+    invoices = "/id"
+    audit    = "/invoice_id"
+    messages = "/mailbox"
+    vendors  = "/key"
+    exports  = "/invoice_id"
+  }
+}
+
+resource "azurerm_cosmosdb_sql_container" "main" {
+  for_each = local.cosmos_containers
+
+  name                  = each.key
+  resource_group_name   = azurerm_resource_group.main.name
+  account_name          = azurerm_cosmosdb_account.main.name
+  database_name         = azurerm_cosmosdb_sql_database.main.name
+  partition_key_paths   = [each.value]
+  partition_key_version = 2
+}
+
+# Data-plane access for the Function App's managed identity (no account keys in app settings):
+# the built-in "Cosmos DB Built-in Data Contributor" role.
+resource "azurerm_cosmosdb_sql_role_assignment" "function_data_contributor" {
+  resource_group_name = azurerm_resource_group.main.name
+  account_name        = azurerm_cosmosdb_account.main.name
+  role_definition_id  = "${azurerm_cosmosdb_account.main.id}/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002"
+  principal_id        = azurerm_linux_function_app.main.identity[0].principal_id
+  scope               = azurerm_cosmosdb_account.main.id
+}

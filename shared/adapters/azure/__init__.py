@@ -1,0 +1,1 @@
+"""Azure adapters (azure-storage-blob). Imported only when ``PAPYR_BACKEND=azure``."""

@@ -1,0 +1,266 @@
+"""Repository on SQLite: the embedded host's records.
+
+One connection per thread (``threading.local``), WAL journal so readers never block the writer,
+and a busy timeout so a second thread or process waits for the write lock instead of failing.
+Writes run in ``BEGIN IMMEDIATE`` transactions: the write lock is taken up front, so two writers
+never deadlock upgrading a read lock.
+
+The audit table is append-only twice over: this class has no method that changes or removes a
+row, and triggers abort any UPDATE or DELETE that reaches the database by other means.
+
+Schema versions are kept in ``PRAGMA user_version``; ``_MIGRATIONS[n]`` takes the schema from
+version n to n + 1 and every statement is idempotent, so a half-applied migration can rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, Vendor
+from shared.domain.keys import invoice_number_key, vendor_key
+
+BUSY_TIMEOUT_MS = 30_000
+
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE IF NOT EXISTS invoices (
+            id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            vendor_key TEXT NOT NULL DEFAULT '',
+            invoice_number_key TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            record TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS invoices_by_business_key ON invoices (vendor_key, invoice_number_key)",
+        "CREATE INDEX IF NOT EXISTS invoices_by_status ON invoices (status, created_at)",
+        "CREATE INDEX IF NOT EXISTS invoices_by_created ON invoices (created_at)",
+        """CREATE TABLE IF NOT EXISTS audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            invoice_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS audit_by_invoice ON audit (invoice_id, id)",
+        """CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+           BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END""",
+        """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+           BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END""",
+        """CREATE TABLE IF NOT EXISTS messages (
+            mailbox TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            PRIMARY KEY (mailbox, message_id)
+        )""",
+        """CREATE TABLE IF NOT EXISTS vendors (
+            key TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            record TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS exports (
+            invoice_id TEXT NOT NULL,
+            target TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            PRIMARY KEY (invoice_id, target)
+        )""",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def _timestamp(value: datetime) -> str:
+    """Fixed-width UTC ISO text, so the column sorts in time order."""
+    if value.tzinfo is None:  # the domain uses aware datetimes; treat a stray naive one as UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _now() -> str:
+    return _timestamp(datetime.now(UTC))
+
+
+class SqliteRepository:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._migrate()
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            # Autocommit mode (isolation_level=None): transactions are explicit, see _write().
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")  # claims must survive a power cut
+            connection.execute("PRAGMA foreign_keys = ON")
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every thread's connection (the repository must not be used afterwards)."""
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _migrate(self) -> None:
+        with self._write() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} has schema version {version}; this Papyr knows up to {SCHEMA_VERSION}")
+            for statements in _MIGRATIONS[version:]:
+                for statement in statements:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def schema_version(self) -> int:
+        return int(self._connection().execute("PRAGMA user_version").fetchone()[0])
+
+    # -- invoices ------------------------------------------------------------------------------
+
+    def save_invoice(self, record: InvoiceRecord) -> None:
+        """Insert or replace the record by id; the business-key columns come from the extraction."""
+        extraction = record.extraction
+        vendor = vendor_key(extraction.value("vendor_name")) if extraction else ""
+        number = invoice_number_key(extraction.value("invoice_number")) if extraction else ""
+        with self._write() as db:
+            db.execute(
+                """INSERT INTO invoices (id, status, vendor_key, invoice_number_key, created_at, updated_at, record)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE SET
+                     status = excluded.status,
+                     vendor_key = excluded.vendor_key,
+                     invoice_number_key = excluded.invoice_number_key,
+                     created_at = excluded.created_at,
+                     updated_at = excluded.updated_at,
+                     record = excluded.record""",
+                (
+                    record.id,
+                    record.status.value,
+                    vendor,
+                    number,
+                    _timestamp(record.created_at),
+                    _timestamp(record.updated_at),
+                    record.model_dump_json(),
+                ),
+            )
+
+    def get_invoice(self, invoice_id: str) -> InvoiceRecord | None:
+        row = self._connection().execute("SELECT record FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
+        return InvoiceRecord.model_validate_json(row[0]) if row else None
+
+    def list_invoices(self, status: InvoiceStatus | None = None, limit: int = 500) -> list[InvoiceRecord]:
+        """Newest first (by created_at, then id for a stable order)."""
+        if status is None:
+            rows = self._connection().execute(
+                "SELECT record FROM invoices ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = self._connection().execute(
+                "SELECT record FROM invoices WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                (InvoiceStatus(status).value, limit),
+            )
+        return [InvoiceRecord.model_validate_json(row[0]) for row in rows]
+
+    def find_by_business_key(self, vendor_key: str, invoice_number_key: str) -> list[InvoiceRecord]:
+        """Invoices whose normalised vendor and number (``shared.domain.keys``) both equal these keys,
+        oldest first. An empty key matches nothing: a missing number is not evidence of a duplicate."""
+        if not vendor_key or not invoice_number_key:
+            return []
+        rows = self._connection().execute(
+            """SELECT record FROM invoices WHERE vendor_key = ? AND invoice_number_key = ?
+               ORDER BY created_at, id""",
+            (vendor_key, invoice_number_key),
+        )
+        return [InvoiceRecord.model_validate_json(row[0]) for row in rows]
+
+    # -- audit trail ---------------------------------------------------------------------------
+
+    def append_audit(self, invoice_id: str, entry: AuditEntry) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO audit (invoice_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+                (
+                    invoice_id,
+                    _timestamp(entry.at),
+                    entry.actor,
+                    entry.action,
+                    json.dumps(entry.model_dump(mode="json")["detail"]),
+                ),
+            )
+
+    def audit_trail(self, invoice_id: str) -> list[AuditEntry]:
+        """Entries in the order they were appended."""
+        rows = self._connection().execute(
+            "SELECT at, actor, action, detail FROM audit WHERE invoice_id = ? ORDER BY id", (invoice_id,)
+        )
+        return [
+            AuditEntry(at=datetime.fromisoformat(at), actor=actor, action=action, detail=json.loads(detail))
+            for at, actor, action, detail in rows
+        ]
+
+    # -- dedupe and exactly-once ledgers -------------------------------------------------------
+
+    def claim_message(self, mailbox: str, message_id: str) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO messages (mailbox, message_id, claimed_at) VALUES (?, ?, ?)",
+                (mailbox, message_id, _now()),
+            )
+            return cursor.rowcount == 1
+
+    def claim_export(self, invoice_id: str, target: str) -> bool:
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO exports (invoice_id, target, claimed_at) VALUES (?, ?, ?)",
+                (invoice_id, target, _now()),
+            )
+            return cursor.rowcount == 1
+
+    # -- vendor master -------------------------------------------------------------------------
+
+    def upsert_vendor(self, vendor: Vendor) -> None:
+        """Keyed by the normalised name: 'ACME GmbH' replaces an earlier 'Acme GmbH.'."""
+        key = vendor_key(vendor.name)
+        if not key:
+            raise ValueError("a vendor needs a name")
+        with self._write() as db:
+            db.execute(
+                """INSERT INTO vendors (key, name, record) VALUES (?, ?, ?)
+                   ON CONFLICT (key) DO UPDATE SET name = excluded.name, record = excluded.record""",
+                (key, vendor.name, vendor.model_dump_json()),
+            )
+
+    def list_vendors(self) -> list[Vendor]:
+        rows = self._connection().execute("SELECT record FROM vendors ORDER BY key")
+        return [Vendor.model_validate_json(row[0]) for row in rows]
