@@ -7,7 +7,6 @@ import csv
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -221,25 +220,24 @@ def approve(
     comment: Annotated[str | None, typer.Option(help="Comment for the audit trail.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Approve or reject an invoice that awaits approval."""
-    from orchestrators.invoice import APPROVAL_EVENT, instance_id_for
+    """Approve or reject an invoice that awaits approval (the same checks as the approval API)."""
     from papyr.host import build_local_host
-    from shared.domain import AuditEntry, InvoiceStatus
+    from shared.api.approvals import post_approval
+    from shared.api.http import ApiContext, ApiRequest
 
     host = build_local_host(data_dir)
     record = _find(host, invoice_id)
-    if record.status is not InvoiceStatus.AWAITING_APPROVAL:
-        console.print(f"[red]invoice {record.id[:12]} is {record.status.value}, not awaiting approval[/red]")
+    body = {"decision": "approved" if approve_ else "rejected", "by": by, "comment": comment}
+    request = ApiRequest(
+        method="POST",
+        path_params={"invoice_id": record.id},
+        headers={"content-type": "application/json"},
+        body=json.dumps(body).encode(),
+    )
+    response = asyncio.run(post_approval(request, ApiContext(orchestration=host.client)))
+    if response.status >= 400:
+        console.print(f"[red]{json.loads(response.body).get('error')}[/red]")
         raise typer.Exit(1)
-    decision = "approved" if approve_ else "rejected"
-    host.services.repo.append_audit(
-        record.id, AuditEntry(actor=by, action="approval_received", detail={"decision": decision, "via": "cli"})
-    )
-    host.engine.raise_event(
-        instance_id_for(record.id),
-        APPROVAL_EVENT,
-        {"decision": decision, "by": by, "comment": comment, "at": datetime.now(UTC).isoformat()},
-    )
     host.engine.run_until_idle()
     record = _find(host, record.id)
     out.print(f"{record.id[:12]}  {record.status.value}  {record.reason or ''}")
