@@ -1,0 +1,185 @@
+"""A PDF's content: the embedded e-invoice (pikepdf), text-layer words (pdfplumber), and OCR of
+pages that have no text layer (pypdfium2 raster -> OcrEngine), all pages in PDF points."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pdfplumber
+import pikepdf
+import pypdfium2
+
+from shared.documents.content import ContentKind, DocumentContent, DocumentRejected, Page, Word
+from shared.documents.pdf_attachments import find_einvoice
+from shared.documents.pdf_text import read_text_pages
+
+if TYPE_CHECKING:
+    from shared.ocr import OcrEngine
+
+log = logging.getLogger(__name__)
+
+OCR_DPI = 200
+# A page whose text layer has fewer characters than this is a scan (maybe with a stamp or a page
+# number on top) and goes to OCR.
+MIN_TEXT_CHARS = 20
+# Raster cap per page: an absurd MediaBox must not become a multi-gigapixel bitmap.
+MAX_RASTER_PIXELS = 40_000_000
+
+
+def read_pdf(data: bytes, *, ocr: OcrEngine | None, max_pages: int, max_ocr_pages: int) -> DocumentContent:
+    content = DocumentContent(kind=ContentKind.PDF)
+    structure = _read_structure(data, content)
+    pages = _text_pages(structure, max_pages, content)
+    if pages is None:
+        return content  # warning recorded; the embedded XML is still usable
+    expected = min(structure.page_count, max_pages)
+    for number in range(len(pages) + 1, expected + 1):  # pages pdfminer lost: keep them, for OCR
+        width, height = structure.sizes.get(number, (0.0, 0.0))
+        pages.append(Page(number=number, width=width, height=height))
+    content.page_count = max(structure.page_count, len(pages))
+    if content.page_count > len(pages):
+        content.warnings.append(f"read first {len(pages)} of {content.page_count} pages")
+    content.pages = pages
+    _ocr_scanned_pages(structure.sources[0], content, ocr, max_ocr_pages)
+    return content
+
+
+@dataclass
+class _Structure:
+    sources: list[bytes]  # what pdfminer should try, best first (qpdf's repair before the original)
+    page_count: int = 0
+    sizes: dict[int, tuple[float, float]] = field(default_factory=dict)
+    error: str | None = None  # why qpdf could not open it, if it could not
+
+
+def _read_structure(data: bytes, content: DocumentContent) -> _Structure:
+    """qpdf (pikepdf) first: it repairs damaged xref tables, decrypts empty-password files, finds the
+    embedded XML and counts pages. pdfminer then reads words from qpdf's clean rewrite."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            structure = _Structure(sources=[data], page_count=_page_count(pdf), sizes=_page_sizes(pdf))
+            found = find_einvoice(pdf)
+            if found is not None:
+                content.xml_name, content.xml = found
+            if pdf.is_encrypted or pdf.get_warnings():
+                rewritten = _rewritten(pdf)
+                if rewritten is not None:
+                    structure.sources.insert(0, rewritten)
+            return structure
+    except pikepdf.PasswordError as exc:
+        raise DocumentRejected("encrypted PDF") from exc
+    except (pikepdf.PdfError, RecursionError, ValueError, OSError) as exc:
+        # pdfminer sometimes reads what qpdf refuses; it gets a chance before the file is rejected.
+        content.warnings.append(f"PDF structure damaged: {_short(exc)}")
+        return _Structure(sources=[data], error=_short(exc))
+
+
+def _page_count(pdf: pikepdf.Pdf) -> int:
+    try:
+        return len(pdf.pages)
+    except (pikepdf.PdfError, RecursionError, ValueError):
+        return 0
+
+
+def _page_sizes(pdf: pikepdf.Pdf, limit: int = 500) -> dict[int, tuple[float, float]]:
+    sizes: dict[int, tuple[float, float]] = {}
+    try:
+        for index, page in enumerate(pdf.pages):
+            if index >= limit:
+                break
+            box = page.mediabox
+            sizes[index + 1] = (abs(float(box[2]) - float(box[0])), abs(float(box[3]) - float(box[1])))
+    except (pikepdf.PdfError, RecursionError, ValueError, TypeError, IndexError, AttributeError):
+        pass
+    return sizes
+
+
+def _rewritten(pdf: pikepdf.Pdf) -> bytes | None:
+    try:
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
+    except (pikepdf.PdfError, RecursionError, ValueError, OSError) as exc:
+        log.info("qpdf could not rewrite the PDF: %s", _short(exc))
+        return None
+
+
+def _text_pages(structure: _Structure, max_pages: int, content: DocumentContent) -> list[Page] | None:
+    """Text-layer pages via pdfplumber, from the source that yields the most pages."""
+    expected = max(1, min(structure.page_count, max_pages))
+    best: list[Page] = []
+    error = structure.error
+    for source in structure.sources:
+        try:
+            with pdfplumber.open(io.BytesIO(source), password="") as pdf:
+                pages = read_text_pages(pdf, max_pages)
+        except Exception as exc:  # pdfminer raises a zoo of types (PSSyntaxError, KeyError, ...) on damage
+            error = error or _short(exc)
+            continue
+        if len(pages) > len(best):
+            best = pages
+        if len(best) >= expected:
+            break
+    if best or structure.page_count > 0:
+        return best  # pages pdfminer could not see are padded by the caller
+    if content.xml is not None:
+        content.warnings.append(f"text layer unreadable: {error or 'no pages'}")
+        return None
+    raise DocumentRejected(f"unreadable PDF: {error or 'no pages'}")
+
+
+def _ocr_scanned_pages(data: bytes, content: DocumentContent, ocr: OcrEngine | None, max_ocr_pages: int) -> None:
+    scanned = [page for page in content.pages if sum(len(w.text) for w in page.words) < MIN_TEXT_CHARS]
+    if not scanned or ocr is None:
+        return
+    if len(scanned) > max_ocr_pages:
+        content.warnings.append(f"OCR limited to {max_ocr_pages} of {len(scanned)} pages without text")
+    try:
+        document = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as exc:
+        content.warnings.append(f"pages could not be rasterised for OCR: {_short(exc)}")
+        return
+    try:
+        for page in scanned[:max_ocr_pages]:
+            _ocr_page(document, page, ocr, content)
+    finally:
+        document.close()
+
+
+def _ocr_page(document: pypdfium2.PdfDocument, page: Page, ocr: OcrEngine, content: DocumentContent) -> None:
+    try:
+        pdfium_page = document[page.number - 1]
+        width_pt, height_pt = pdfium_page.get_size()
+        scale = OCR_DPI / 72.0
+        pixels = width_pt * height_pt * scale * scale
+        if pixels > MAX_RASTER_PIXELS:
+            scale *= (MAX_RASTER_PIXELS / pixels) ** 0.5
+        image = pdfium_page.render(scale=scale, grayscale=True).to_pil()
+    except (pypdfium2.PdfiumError, ValueError, IndexError, OSError) as exc:
+        content.warnings.append(f"page {page.number}: could not be rasterised ({_short(exc)})")
+        return
+    if page.width <= 0 or page.height <= 0:
+        page.width, page.height = float(width_pt), float(height_pt)
+    # pdfium renders the page as displayed (rotation applied), the same frame pdfplumber's words use.
+    sx, sy = page.width / image.width, page.height / image.height
+    words = ocr.recognize(image.convert("RGB"))
+    page.words = [
+        Word(text=w.text, x0=w.x0 * sx, top=w.top * sy, x1=w.x1 * sx, bottom=w.bottom * sy, confidence=w.confidence)
+        for w in words
+        if w.text.strip()
+    ]
+    page.words.sort(key=lambda w: (round(w.top), w.x0))
+    page.ocr = True
+
+
+def _short(exc: BaseException | None) -> str:
+    """One line for the rejection reason, without the "stream <_io.BytesIO ...>:" prefix qpdf adds."""
+    if exc is None:
+        return "unknown error"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = re.sub(r"^(stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:\s*", "", text)[:160]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
