@@ -110,6 +110,10 @@ def _await_one_approval(
         ("expire", started + timedelta(hours=timings["expire_after_hours"])),
     ]
     milestones.sort(key=lambda item: item[1])
+    # One waiter for the whole level, reused by every race: the Python SDK hands an event to the
+    # waiter created first, so a fresh waiter per loop would lose an answer that arrives while a
+    # reminder or escalation activity runs.
+    event = context.wait_for_external_event(approval_event(level))
     while True:
         now: datetime = context.current_utc_datetime
         due = [name for name, at in milestones if at <= now]
@@ -121,7 +125,6 @@ def _await_one_approval(
         milestones = [(name, at) for name, at in milestones if at > now]
         fire_at = min(milestones[0][1], now + MAX_TIMER)
         timer = context.create_timer(fire_at)
-        event = context.wait_for_external_event(approval_event(level))
         winner = yield context.task_any([event, timer])
         if winner == event:
             timer.cancel()
