@@ -6,6 +6,7 @@ import asyncio
 import csv
 import json
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -82,9 +83,36 @@ def process(
             progress.advance(task)
         pending = [ref.sha256 for _, result in rows for ref in result.documents]
         task = progress.add_task("process", total=len(pending))
-        host.engine.run_until_idle(on_progress=lambda done: progress.update(task, completed=done))
-        progress.update(task, completed=len(pending))
+        _run_engine(host, lambda: progress.update(task, completed=_settled(host, pending)))
     _print_outcomes(host, rows, json_output)
+
+
+_SETTLED = {"rejected", "awaiting_approval", "approved", "declined", "exported", "failed"}
+
+
+def _settled(host: Any, invoice_ids: list[str]) -> int:
+    records = (host.services.repo.get_invoice(i) for i in invoice_ids)
+    return sum(1 for r in records if r is not None and r.status.value in _SETTLED)
+
+
+def _run_engine(host: Any, on_tick: Any) -> None:
+    """Run the engine until idle (this also resumes work a killed run left unfinished), ticking the
+    progress bar from the records while it works."""
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            host.engine.run_until_idle()
+        except BaseException as error:  # re-raised below, in the main thread
+            failure.append(error)
+
+    worker = threading.Thread(target=work, name="papyr-engine", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.25)
+        on_tick()
+    if failure:
+        raise failure[0]
 
 
 def _print_outcomes(host: Any, rows: list[tuple[str, Any]], json_output: bool) -> None:
@@ -100,7 +128,8 @@ def _print_outcomes(host: Any, rows: list[tuple[str, Any]], json_output: bool) -
             record = host.services.repo.get_invoice(invoice_id)
             line = _summary(file, record)
             if invoice_id in result.duplicates:
-                line["status"], line["reason"] = "duplicate", f"same bytes as invoice {invoice_id[:12]} ({line['status']})"
+                earlier = f"same bytes as invoice {invoice_id[:12]} ({line['status']})"
+                line["status"], line["reason"] = "duplicate", earlier
             _emit(table, line, json_output)
     if not json_output:
         out.print(table)
@@ -184,17 +213,21 @@ def evaluate(
     ] = None,
 ) -> None:
     """Extract every labelled document in DIR and score it by the rules of LABELS.md."""
-    from shared.evaluation import evaluate_directory, render_report_table, report_to_json
+    from shared.evaluation import evaluate_directory, report_table, report_to_json
 
+    if not directory.is_dir():
+        raise typer.BadParameter(f"not a folder: {directory}")
     with _progress() as progress:
         task = progress.add_task(f"eval {directory.name}", total=None)
-        report, lines = evaluate_directory(directory, on_document=lambda n, total: progress.update(task, completed=n, total=total))
+        report, lines = evaluate_directory(
+            directory, on_document=lambda done, total: progress.update(task, completed=done, total=total)
+        )
     if predictions is not None:
         predictions.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
     if json_output:
         print(json.dumps(report_to_json(report), ensure_ascii=False))
     else:
-        out.print(render_report_table(report))
+        out.print(report_table(report))
 
 
 @app.command()
