@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from shared.documents.content import Page, Word
 
 if TYPE_CHECKING:
-    import pdfplumber
+    from pdfplumber.pdf import PDF
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ _WORD_OPTIONS: dict[str, Any] = {
 _MIN_FONT_SIZE = 1.0
 
 
-def read_text_pages(pdf: pdfplumber.PDF, max_pages: int) -> list[Page]:
+def read_text_pages(pdf: PDF, max_pages: int) -> list[Page]:
     """The text-layer words of the first ``max_pages`` pages; a page that raises is returned empty."""
     pages: list[Page] = []
     for index, plumber_page in enumerate(pdf.pages[:max_pages]):

@@ -1,0 +1,134 @@
+"""The layout extractor on real invoices' text layers, against their labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pdfplumber
+import pytest
+
+from shared.documents.content import ContentKind, DocumentContent
+from shared.documents.pdf_text import read_text_pages
+from shared.domain.models import Extraction, Source
+from shared.evaluation.scoring import field_correct
+from shared.extraction.layout import extract_layout
+
+
+def _text_content(path: Path) -> DocumentContent:
+    with pdfplumber.open(path) as pdf:
+        pages = read_text_pages(pdf, max_pages=20)
+        return DocumentContent(kind=ContentKind.PDF, pages=pages, page_count=len(pdf.pages))
+
+
+def _extract(path: Path) -> Extraction:
+    return extract_layout(_text_content(path))
+
+
+def _label(path: Path) -> dict[str, object]:
+    return json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    ("stem", "fields"),
+    [
+        (
+            "coolblue1",
+            [
+                "vendor_name",
+                "vendor_vat_id",
+                "invoice_number",
+                "invoice_date",
+                "currency",
+                "subtotal",
+                "total",
+                "iban",
+                "bic",
+            ],
+        ),
+        ("AzureInterior", ["vendor_name", "invoice_number", "invoice_date", "due_date", "subtotal", "tax", "total"]),
+        ("QualityHosting", ["vendor_name", "vendor_vat_id", "invoice_number", "invoice_date", "currency", "total"]),
+        (
+            "free_fiber",
+            ["vendor_name", "vendor_vat_id", "invoice_number", "invoice_date", "due_date", "subtotal", "total"],
+        ),
+        ("NetpresseInvoice", ["vendor_name", "invoice_number", "invoice_date", "currency", "subtotal", "total"]),
+        ("FlipkartInvoice", ["invoice_number", "invoice_date", "currency", "total", "po_number"]),
+    ],
+)
+def test_header_fields_match_labels(shared_data: Path, stem: str, fields: list[str]) -> None:
+    path = shared_data / "invoice2data" / f"{stem}.pdf"
+    extraction = _extract(path)
+    label = _label(path)
+    wrong = {
+        name: (label[name], extraction.value(name))
+        for name in fields
+        if not field_correct(name, label[name], extraction.value(name))
+    }
+    assert wrong == {}
+
+
+def test_totals_reconcile_and_carry_confidence_and_provenance(shared_data: Path) -> None:
+    extraction = _extract(shared_data / "invoice2data" / "AzureInterior.pdf")
+    assert extraction.method == Source.TEXT
+    assert extraction.pages == 1
+    assert (extraction.value("subtotal"), extraction.value("tax"), extraction.value("total")) == (
+        "262.90",
+        "16.94",
+        "279.84",
+    )
+    total = extraction.fields["total"]
+    assert total.confidence >= 0.8  # labelled, parsed and reconciled
+    assert total.provenance.source == Source.TEXT
+    assert total.provenance.page == 1
+    assert total.provenance.text == "279.84"
+    x0, top, x1, bottom = total.provenance.bbox or (0, 0, 0, 0)
+    assert 500 < x0 < x1 < 595 and 570 < top < bottom < 600  # "Total $ 279.84" near the bottom right
+
+
+def test_guessed_fields_have_lower_confidence_than_labelled_ones(shared_data: Path) -> None:
+    extraction = _extract(shared_data / "invoice2data" / "QualityHosting.pdf")
+    # "Total EUR 34,73" is labelled; the subtotal is inferred (no tax printed, lines add up).
+    assert extraction.value("subtotal") == extraction.value("total") == "34.73"
+    assert extraction.fields["subtotal"].confidence < extraction.fields["total"].confidence
+
+
+def test_line_items_from_table_with_multi_line_descriptions(shared_data: Path) -> None:
+    extraction = _extract(shared_data / "invoice2data" / "AzureInterior.pdf")
+    items = extraction.line_items
+    assert [str(item.amount) for item in items] == ["42.00", "70.00", "0.90", "150.00"]
+    assert items[0].description is not None and "Acme beeswax" in items[0].description  # second line joined
+    assert items[3].quantity is not None and items[3].quantity == 15
+    assert str(items[2].unit_price) == "1.00"
+
+
+def test_german_e_invoice_text_layer_parties_and_amounts(shared_data: Path) -> None:
+    path = shared_data / "zugferd" / "XML-Rechnung__FX__EN16931_Einfach.pdf"
+    extraction = _extract(path)
+    label = _label(path)
+    for name in (
+        "vendor_name",
+        "vendor_vat_id",
+        "buyer_name",
+        "invoice_number",
+        "invoice_date",
+        "subtotal",
+        "tax",
+        "total",
+        "amount_due",
+    ):
+        assert field_correct(name, label[name], extraction.value(name)), name
+
+
+def test_credit_note_totals_are_negative(shared_data: Path) -> None:
+    path = shared_data / "zugferd" / "ZUGFeRDv2__correct__FNFE-factur-x-examples__Avoir_FR_type381_BASIC.pdf"
+    extraction = _extract(path)
+    assert extraction.document_type.value == "credit_note"
+    total = extraction.decimal("total")
+    assert total is not None and total < 0
+
+
+def test_empty_document_gives_an_empty_extraction() -> None:
+    extraction = extract_layout(DocumentContent(kind=ContentKind.PDF, pages=[]))
+    assert extraction.fields == {}
+    assert extraction.warnings == ["no text on any page"]
