@@ -17,21 +17,38 @@ from shared.settings import Settings
 _tracer = trace.get_tracer(__name__)
 
 
-class _LazyOcr:
-    """Loads the OCR models only if a page needs OCR, and inside the process that reads the
-    document (ONNX Runtime sessions must not cross a fork)."""
+class _OcrInParent:
+    """The OCR engine as seen from the bounded child that parses a document: page images go back to
+    the worker, which runs OCR with models it loaded once. The child stays small and fast to fork,
+    and ONNX Runtime never runs under the child's memory cap."""
 
     def recognize(self, image: Any) -> list[Word]:
-        from shared.ocr.rapid import default_ocr_engine
+        from io import BytesIO
 
-        return default_ocr_engine().recognize(image)
+        from shared.documents.bounded import call_parent
+
+        buffer = BytesIO()
+        image.save(buffer, format="PNG")
+        return [Word.model_validate(word) for word in call_parent("ocr", buffer.getvalue())]
+
+
+def _ocr_png(png: bytes) -> list[dict[str, Any]]:
+    """Runs in the worker: decode the page image the child rendered and recognise it."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    from shared.ocr.rapid import default_ocr_engine
+
+    with Image.open(BytesIO(png)) as image:
+        return [word.model_dump() for word in default_ocr_engine().recognize(image.convert("RGB"))]
 
 
 def _load(data: bytes, filename: str, content_type: str | None, max_pages: int, max_ocr_pages: int) -> DocumentContent:
     from shared.documents.loader import load_content
 
     return load_content(
-        data, filename, content_type, ocr=_LazyOcr(), max_pages=max_pages, max_ocr_pages=max_ocr_pages
+        data, filename, content_type, ocr=_OcrInParent(), max_pages=max_pages, max_ocr_pages=max_ocr_pages
     )
 
 
@@ -51,6 +68,7 @@ def read_document(data: bytes, filename: str, content_type: str | None, settings
             settings.max_ocr_pages,
             timeout_s=settings.parse_timeout_s,
             memory_mb=settings.parse_memory_mb,
+            parent_calls={"ocr": _ocr_png},
         )
         return result
 

@@ -14,7 +14,7 @@ import resource
 import signal
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -31,20 +31,35 @@ class BoundedRunError(RuntimeError):
     """The child raised something other than DocumentRejected/MemoryError: a bug, not a bad document."""
 
 
-def run_bounded(fn: Callable[..., T], *args: Any, timeout_s: float, memory_mb: int) -> T:
+ParentCall = Callable[..., Any]
+_parent: Connection | None = None  # in a bounded child: the line back to the parent
+
+
+def run_bounded(
+    fn: Callable[..., T],
+    *args: Any,
+    timeout_s: float,
+    memory_mb: int,
+    parent_calls: Mapping[str, ParentCall] | None = None,
+) -> T:
     """``fn(*args)`` in a forked child; its (picklable) result, or DocumentRejected on timeout,
     memory exhaustion or a child killed by a signal. DocumentRejected raised by ``fn`` passes through.
 
     ``memory_mb`` is address space the child may add to what it inherits: a worker that has already
     mapped large libraries (ONNX models, thread stacks) must not start the child at its limit.
+
+    ``parent_calls`` are functions the child may ask the parent to run (``call_parent(name, ...)``):
+    work on trusted, bounded input that needs what must not live in the child, such as the OCR
+    models (loaded once in the worker; ONNX Runtime sessions do not survive a fork and would not fit
+    the child's memory cap). The time they take counts towards ``timeout_s``.
     """
     context = get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
+    receiver, sender = context.Pipe(duplex=True)
     child = context.Process(target=_child_main, args=(sender, fn, args, memory_mb), daemon=True)
     child.start()
-    sender.close()  # the parent keeps only the read end, so a dead child reads as EOF
+    sender.close()  # the parent keeps only its own end, so a dead child reads as EOF
     try:
-        message = _receive(receiver, child, timeout_s)
+        message = _receive(receiver, child, timeout_s, parent_calls or {})
     finally:
         receiver.close()
         if child.is_alive():
@@ -53,20 +68,50 @@ def run_bounded(fn: Callable[..., T], *args: Any, timeout_s: float, memory_mb: i
     return _unpack(message, child.exitcode)  # type: ignore[no-any-return]
 
 
-def _receive(receiver: Connection, child: Any, timeout_s: float) -> tuple[str, Any] | None:
+def call_parent(name: str, *args: Any) -> Any:
+    """From inside a bounded child: run the parent's ``parent_calls[name](*args)`` and return its result."""
+    if _parent is None:
+        raise RuntimeError("call_parent() outside a bounded child")
+    _parent.send(("call", (name, args)))
+    kind, payload = _parent.recv()
+    if kind == "error":
+        raise RuntimeError(f"parent call {name} failed: {payload}")
+    return payload
+
+
+def _receive(
+    receiver: Connection, child: Any, timeout_s: float, parent_calls: Mapping[str, ParentCall]
+) -> tuple[str, Any] | None:
     deadline = time.monotonic() + timeout_s
-    if not receiver.poll(max(0.0, deadline - time.monotonic())):
-        if child.is_alive():
-            child.kill()
+    while True:
+        if not receiver.poll(max(0.0, deadline - time.monotonic())):
+            if child.is_alive():
+                child.kill()
+                child.join(5)
+                raise DocumentRejected(f"timed out after {timeout_s:g} s")
+            return None  # died without a word; the exit code says how
+        try:
+            message: tuple[str, Any] = receiver.recv()
+        except (EOFError, OSError):
             child.join(5)
-            raise DocumentRejected(f"timed out after {timeout_s:g} s")
-        return None  # died without a word; the exit code says how
+            return None
+        if message[0] != "call":
+            return message
+        _answer(receiver, parent_calls, *message[1])
+
+
+def _answer(channel: Connection, parent_calls: Mapping[str, ParentCall], name: str, args: tuple[Any, ...]) -> None:
+    handler = parent_calls.get(name)
     try:
-        message: tuple[str, Any] = receiver.recv()
-    except (EOFError, OSError):
-        child.join(5)
-        return None
-    return message
+        if handler is None:
+            raise LookupError(f"no parent call named {name!r}")
+        reply: tuple[str, Any] = ("ok", handler(*args))
+    except Exception as exc:  # reported to the child, which turns it into its own error
+        reply = ("error", f"{type(exc).__name__}: {exc}")
+    try:
+        channel.send(reply)
+    except (BrokenPipeError, OSError):
+        log.debug("bounded child went away before its parent call returned")
 
 
 def _unpack(message: tuple[str, Any] | None, exitcode: int | None) -> Any:
@@ -88,7 +133,9 @@ def _unpack(message: tuple[str, Any] | None, exitcode: int | None) -> Any:
 
 
 def _child_main(sender: Connection, fn: Callable[..., Any], args: tuple[Any, ...], memory_mb: int) -> None:
+    global _parent
     faulthandler.disable()  # a native crash here is an expected outcome the parent reports, not noise
+    _parent = sender
     try:
         _limit_address_space(memory_mb)
         result: tuple[str, Any] = ("ok", fn(*args))
