@@ -37,7 +37,21 @@ def format_time(value: datetime | str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
 
 
+def plain(value: Any) -> str:
+    """Evidence and audit details for a person: a field's value (and page) rather than its whole
+    record, lists joined by commas."""
+    if isinstance(value, dict):
+        if "value" in value:
+            page = f" (page {value['page']})" if value.get("page") else ""
+            return f"{value['value']}{page}"
+        return ", ".join(f"{k}: {plain(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(v) for v in value)
+    return str(value)
+
+
 templates.env.filters["when"] = format_time
+templates.env.filters["plain"] = plain
 
 
 def status_counts() -> dict[str, int]:

@@ -165,7 +165,7 @@ def test_invoice_page_shows_fields_findings_route_and_audit(client: TestClient, 
 
     finding_rows = [cells for _, cells in page.body_rows("findings")]
     assert finding_rows[0][:3] == ["high", "bank.iban_changed", "The IBAN differs from the vendor master."]
-    assert "master_iban DE02120300000000202051" in finding_rows[0][3]
+    assert "master iban DE02120300000000202051" in finding_rows[0][3]
     assert finding_rows[1][:2] == ["medium", "arithmetic.total_mismatch"]
 
     audit = [cells for _, cells in page.body_rows("audit")]
