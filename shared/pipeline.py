@@ -27,9 +27,18 @@ class _OcrInParent:
 
         from shared.documents.bounded import call_parent
 
+        if _is_blank(image):
+            return []  # nothing to read: spare the worker seconds of OCR on an empty page
         buffer = BytesIO()
         image.save(buffer, format="PNG")
         return [Word.model_validate(word) for word in call_parent("ocr", buffer.getvalue())]
+
+
+def _is_blank(image: Any) -> bool:
+    """A page with no ink: not even a few dozen pixels darker than light grey (one short printed
+    word has hundreds)."""
+    dark: int = sum(image.convert("L").histogram()[:200])
+    return dark < 20
 
 
 def _ocr_png(png: bytes) -> list[dict[str, Any]]:
