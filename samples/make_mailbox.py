@@ -118,8 +118,11 @@ def build(data: Path) -> dict[str, bytes]:
         "Tue, 12 Mar 2024 16:40:00 +0100",
         "05-meeting@papyr-demo.example",
         "Hi all,\n\nnotes from today: Q2 budget review moves to April; the supplier day is on the 28th.\n"
-        "Calendar invite attached.\n\nDana\n",
+        "The style guide we discussed and a calendar invite are attached.\n\nDana\n",
     )
+    # A PDF that is not a bill: intake passes it on, classification rejects it with a reason.
+    guide = data / "robustness" / "pdf_edgecases" / "011-google-doc-document" / "google-doc-document.pdf"
+    _pdf_attachment(m, guide.read_bytes(), "style-guide.pdf")
     ics = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Papyr samples//EN\r\nBEGIN:VEVENT\r\n"
         "UID:05-meeting@papyr-demo.example\r\nDTSTAMP:20240312T154000Z\r\nDTSTART:20240328T090000Z\r\n"

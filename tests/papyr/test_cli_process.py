@@ -61,8 +61,9 @@ def test_sample_mailbox_end_to_end(env: dict[str, str]) -> None:
     scanned = by_file["04-scanned-invoice.eml"]
     assert (scanned["invoice_number"], scanned["total"], scanned["currency"]) == (
         "BLR_WFLD20151000982590", "319.00", "INR")
-    assert by_file["05-not-an-invoice.eml"]["status"] == "ignored"
-    assert "no invoice carrier" in str(by_file["05-not-an-invoice.eml"]["reason"])
+    not_a_bill = by_file["05-not-an-invoice.eml"]
+    assert (not_a_bill["status"], not_a_bill["document"]) == ("rejected", "style-guide.pdf")
+    assert str(not_a_bill["reason"]).startswith("not an invoice: ")
     resent = by_file["06-resent-duplicate.eml"]
     assert resent["status"] == "duplicate" and resent["invoice_id"] == auto["invoice_id"]
     changed_bank = by_file["07-forwarded-eml.eml"]

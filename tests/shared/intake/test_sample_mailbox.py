@@ -19,7 +19,7 @@ EXPECTED = {
     "02-zugferd-hybrid-pdf.eml": [("Rechnung_471102.pdf", "application/pdf", "attachment")],
     "03-xml-einvoice.eml": [("TX-471102_zugferd-invoice.xml", "application/xml", "attachment")],
     "04-scanned-invoice.eml": [("scan_invoice.jpg", "image/jpeg", "attachment")],
-    "05-not-an-invoice.eml": [],
+    "05-not-an-invoice.eml": [("style-guide.pdf", "application/pdf", "attachment")],
     "06-resent-duplicate.eml": [("INV_2023_03_0008 (copy).pdf", "application/pdf", "attachment")],
     "07-forwarded-eml.eml": [("Rechnung Nr.30064443.Mai.2014 – QualityHosting.pdf", "application/pdf", "nested-eml")],
 }
