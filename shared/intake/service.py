@@ -100,22 +100,25 @@ def ingest_message(
     parsed = parse_message(raw, mailbox=mailbox)
     mail = parsed.mail.model_copy(update={"source_path": source or None})
     source = source or mail.message_id or message_sha
-    if not services.repo.claim_message(mailbox or "", mail.message_id or f"sha256:{message_sha}"):
+    message_key = mail.message_id or f"sha256:{message_sha}"
+    if services.repo.message_claimed(mailbox or "", message_key):
         return IngestResult(source=source, outcome=Outcome.DUPLICATE_MESSAGE, detail=mail.message_id or "")
     skipped = [f"{part.filename or part.content_type}: {part.reason}" for part in parsed.skipped]
-    if not parsed.carriers:
-        detail = "; ".join([*parsed.errors, *skipped]) or "the message carries no PDF, image or XML invoice"
-        outcome = Outcome.UNREADABLE if parsed.errors and not skipped else Outcome.NO_CARRIER
-        return IngestResult(source=source, outcome=outcome, detail=detail, skipped=skipped)
     result = IngestResult(source=source, outcome=Outcome.NEW, skipped=skipped)
+    if not parsed.carriers:
+        result.detail = "; ".join([*parsed.errors, *skipped]) or "the message carries no PDF, image or XML invoice"
+        result.outcome = Outcome.UNREADABLE if parsed.errors and not skipped else Outcome.NO_CARRIER
     for carrier in parsed.carriers:
         ref, duplicate_of = store_document(carrier.data, carrier.filename, carrier.content_type, mail, services)
         if duplicate_of:
             result.duplicates.append(duplicate_of)
         else:
             result.documents.append(ref)
-    if not result.documents:
+    if parsed.carriers and not result.documents:
         result.outcome = Outcome.DUPLICATE_DOCUMENT
+    # Claimed last: a crash before this line re-reads the message next time, and its documents
+    # dedupe by content hash; claimed first, a crash would have lost them.
+    services.repo.claim_message(mailbox or "", message_key)
     return result
 
 

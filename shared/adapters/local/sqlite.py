@@ -239,6 +239,12 @@ class SqliteRepository:
             )
             return cursor.rowcount == 1
 
+    def message_claimed(self, mailbox: str, message_id: str) -> bool:
+        row = self._connection().execute(
+            "SELECT 1 FROM messages WHERE mailbox = ? AND message_id = ?", (mailbox, message_id)
+        ).fetchone()
+        return row is not None
+
     def claim_export(self, invoice_id: str, target: str) -> bool:
         with self._write() as db:
             cursor = db.execute(
