@@ -1,0 +1,1 @@
+"""Mailboxes: Outlook (Graph push + delta), Gmail (watch + Pub/Sub push + history), IMAP (IDLE / poll)."""

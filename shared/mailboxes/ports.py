@@ -1,0 +1,37 @@
+"""Interfaces of the mailbox context: provider connectors, the mailbox registry, the notification queue.
+
+Connectors are synchronous and take their HTTP/IMAP transport by injection, so tests drive them
+through documented request/response shapes (httpx MockTransport, googleapiclient HttpMockSequence,
+a real IMAP server) and never by patching our own functions.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shared.mailboxes.models import ChangeBatch, Mailbox, MessageRef, Subscription
+
+
+class MailConnector(Protocol):
+    def changes(self, mailbox: Mailbox, folder: str, cursor: str | None) -> ChangeBatch:
+        """Messages added since ``cursor`` in ``folder`` (None = initial sync, bounded to recent mail)."""
+        ...
+
+    def fetch_mime(self, mailbox: Mailbox, ref: MessageRef) -> bytes:
+        """The whole RFC 5322 message (attachments included; large ones streamed)."""
+        ...
+
+    def after_processing(self, mailbox: Mailbox, ref: MessageRef) -> None:
+        """Apply ``mailbox.rules.after`` (mark read / move / label); best effort, never raises for
+        a message that disappeared in the meantime."""
+        ...
+
+
+class PushSubscriber(Protocol):
+    """Graph subscriptions / Gmail watch. IMAP has none (IDLE or polling instead)."""
+
+    def subscribe(self, mailbox: Mailbox, folder: str, notification_url: str, client_state: str) -> Subscription: ...
+
+    def renew(self, mailbox: Mailbox, subscription: Subscription) -> Subscription: ...
+
+    def unsubscribe(self, mailbox: Mailbox, subscription: Subscription) -> None: ...
