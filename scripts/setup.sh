@@ -3,8 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: poppler (pdftoppm) for page images, pango for WeasyPrint reports.
-APT_PACKAGES=(poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium)
+# Debian packages: poppler (pdftoppm) for page images, pango for WeasyPrint reports, chromium for the
+# dashboard browser test, dovecot as the real IMAP server the IMAP connector is tested against.
+APT_PACKAGES=(poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium dovecot-imapd)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

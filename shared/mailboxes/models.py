@@ -87,6 +87,7 @@ class Subscription(BaseModel):
     resource: str
     expires_at: datetime
     client_state: str | None = None
+    folder: str | None = None  # the folder (Outlook) or label (Gmail) it watches
 
 
 class Notification(BaseModel):

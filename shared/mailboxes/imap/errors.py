@@ -1,0 +1,11 @@
+"""Errors the IMAP connector raises. Messages never carry a password."""
+
+from __future__ import annotations
+
+
+class ImapError(Exception):
+    """The server could not be reached, refused the login, or answered a command with NO/BAD."""
+
+
+class MessageGone(LookupError):
+    """The message was expunged (or the folder's UIDVALIDITY changed) since it was listed: skip it."""
