@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import Any
 
@@ -38,3 +39,17 @@ def configure_logging(verbose: bool = False) -> None:
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     for noisy in ("pdfminer", "PIL", "weasyprint", "fontTools", "RapidOCR", "azure", "httpx"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def configure_tracing() -> None:
+    """Traces from the engine, activities and document reading: printed to stderr when
+    OTEL_TRACES_EXPORTER=console (the OpenTelemetry convention); otherwise the no-op tracer."""
+    if os.environ.get("OTEL_TRACES_EXPORTER", "").lower() != "console":
+        return
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "papyr"}))
+    provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
+    trace.set_tracer_provider(provider)
