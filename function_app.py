@@ -8,8 +8,8 @@ host (``papyr serve``) runs the same routes, orchestrator and activities without
 import azure.durable_functions as df
 import azure.functions as func
 
-from functions import http_api, intake, orchestration
+from functions import http_api, intake, mailboxes, orchestration
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (http_api.bp, intake.bp, orchestration.bp):
+for blueprint in (http_api.bp, intake.bp, orchestration.bp, mailboxes.bp):
     app.register_functions(blueprint)

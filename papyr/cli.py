@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from papyr.logs import configure_logging
+from papyr.logs import configure_logging, configure_tracing
 
 app = typer.Typer(help="Papyr: accounts-payable mailbox agent (embedded host).", no_args_is_help=True)
 vendors_app = typer.Typer(help="The vendor master.", no_args_is_help=True)
@@ -58,6 +58,7 @@ def _progress() -> Progress:
 @app.callback()
 def main_options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs.")] = False) -> None:
     configure_logging(verbose)
+    configure_tracing()
 
 
 @app.command()
@@ -353,6 +354,11 @@ def vendors_import(
             host.services.repo.upsert_vendor(vendor)
             count += 1
     out.print(f"imported {count} vendors")
+
+
+from papyr.mailbox_cli import mailbox_app  # noqa: E402  (issue 4)
+
+app.add_typer(mailbox_app, name="mailbox")
 
 
 def main() -> None:

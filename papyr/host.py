@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrators.invoice import ORCHESTRATOR_NAME, invoice_orchestrator
+from orchestrators.mailbox_renewal import ORCHESTRATOR_NAME as RENEWAL_NAME
+from orchestrators.mailbox_renewal import mailbox_renewal_orchestrator
 from papyr.engine import EmbeddedEngine, EngineClient
 from shared.activities import ACTIVITIES
 from shared.services import Services, set_services
@@ -32,7 +34,7 @@ def build_local_host(data_dir: Path | None = None, *, workers: int = 2) -> Local
     set_services(services)
     engine = EmbeddedEngine(
         settings.data_dir / "orchestration.sqlite3",
-        orchestrators={ORCHESTRATOR_NAME: invoice_orchestrator},
+        orchestrators={ORCHESTRATOR_NAME: invoice_orchestrator, RENEWAL_NAME: mailbox_renewal_orchestrator},
         activities=ACTIVITIES,
         workers=workers,
     )

@@ -154,6 +154,21 @@ class EngineRunner:
             self._thread = None
 
 
+class MailboxWorker:
+    """The mailbox drain and safety-net reconcile loop (``shared.mailboxes.service.run_forever``)."""
+
+    def __init__(self, local: LocalHost) -> None:
+        self._local = local
+
+    def run_forever(self, stop: threading.Event) -> None:
+        from shared.mailboxes.connectors import build_connectors, push_subscribers
+        from shared.mailboxes.service import get_mailbox_service, run_forever
+
+        service = get_mailbox_service(self._local.services)
+        connectors = build_connectors(service.registry)
+        run_forever(service, connectors, self._local.client, stop, subscribers=push_subscribers(connectors))
+
+
 def build_local_server(
     local: LocalHost,
     host: str = "127.0.0.1",
@@ -167,16 +182,21 @@ def build_local_server(
     """The local host's server, not yet running. With ``run_engine`` the engine's workers run on a
     background thread that starts and stops with the server."""
     runner = EngineRunner(local.engine) if run_engine else None
+    mailbox_worker = EngineRunner(MailboxWorker(local)) if run_engine else None  # issue 4: drain + safety net
 
     def started() -> None:
         if runner is not None:
             runner.start()
+        if mailbox_worker is not None:
+            mailbox_worker.start()
         if on_startup is not None:
             on_startup()
 
     def stopping() -> None:
         if on_shutdown is not None:
             on_shutdown()
+        if mailbox_worker is not None:
+            mailbox_worker.stop()
         if runner is not None:
             runner.stop()
 

@@ -260,3 +260,7 @@ ACTIVITIES: dict[str, Activity] = {
 }
 
 __all__ = ["ACTIVITIES"]
+
+from shared.mailboxes.activities import MAILBOX_ACTIVITIES  # noqa: E402  (issue 4: subscription renewal)
+
+ACTIVITIES.update(MAILBOX_ACTIVITIES)

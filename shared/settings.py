@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     max_ocr_pages: int = 10
     parse_timeout_s: float = 60.0
     parse_memory_mb: int = 1536
+
+    # Mailboxes (issue 4). The secret key (base64 of 32 bytes) encrypts mailbox secrets at rest;
+    # unset on the local host, a key file is created once in the data dir (0600).
+    secret_key: SecretStr | None = None
+    public_base_url: str = "http://127.0.0.1:7071"  # where Graph / Pub/Sub reach /api/notifications/*
+    graph_subscription_minutes: int = 10070  # Graph's maximum for messages is 10080 (7 days)
+    gmail_push_audience: str | None = None  # the Pub/Sub push subscription's OIDC audience
+    gmail_push_service_account: str | None = None  # the service account that signs the pushes
+    reconcile_interval_s: float = 900.0  # safety-net reconcile of every mailbox
+    notification_dedupe_s: float = 600.0  # repeated deliveries of one push within this window are dropped
 
     # Azure (used only when backend == "azure").
     storage_connection_string: str | None = None

@@ -31,3 +31,7 @@ ROUTES: list[Route] = [
     Route("post_approval", ("POST",), "approvals/{invoice_id}", post_approval),
     Route("upload_document", ("POST",), "documents", upload_document),
 ]
+
+from shared.mailboxes.routes import MAILBOX_ROUTES  # noqa: E402  (issue 4: push notification endpoints)
+
+ROUTES += MAILBOX_ROUTES

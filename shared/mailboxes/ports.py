@@ -7,7 +7,7 @@ a real IMAP server) and never by patching our own functions.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from shared.mailboxes.models import ChangeBatch, Mailbox, MessageRef, Subscription
 
@@ -35,3 +35,40 @@ class PushSubscriber(Protocol):
     def renew(self, mailbox: Mailbox, subscription: Subscription) -> Subscription: ...
 
     def unsubscribe(self, mailbox: Mailbox, subscription: Subscription) -> None: ...
+
+
+class QueuedNotification(Protocol):
+    """A received, locked message (``shared.mailboxes.queue.QueuedMessage`` locally)."""
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def body(self) -> dict[str, Any]: ...
+
+    @property
+    def session(self) -> str | None: ...
+
+    @property
+    def delivery_count(self) -> int: ...
+
+
+Q = TypeVar("Q", bound=QueuedNotification)
+
+
+class NotificationQueue(Protocol[Q]):
+    """Where accepted notifications wait for the drain: the embedded SQLite queue locally, Service Bus
+    on Azure (issue 7). Duplicate detection by message id; peek-lock; sessions (one locked message per
+    session at a time); dead-letter after the maximum delivery count."""
+
+    def send(self, message_id: str, body: dict[str, Any], session: str | None = None) -> bool:
+        """False when ``message_id`` is a duplicate within the dedupe window (nothing stored)."""
+        ...
+
+    def receive(self, max_messages: int = 32, lock_seconds: float = 60.0) -> list[Q]: ...
+
+    def complete(self, message: Q) -> bool: ...
+
+    def abandon(self, message: Q) -> None: ...
+
+    def dead_letter(self, message: Q, reason: str) -> None: ...

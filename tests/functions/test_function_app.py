@@ -37,7 +37,10 @@ ACTIVITY_NAMES = {
     "render_report",
     "export_invoice",
     "mark_failed",
+    "renew_subscription",  # issue 4: mailbox subscription renewal
+    "reconcile_mailbox",
 }
+MAILBOX_FUNCTIONS = {"mailbox_renewal_orchestrator", "mailbox_safety_net", "mailbox_drain"}
 SAMPLE_PDF = "zugferd/XML-Rechnung__FX__EN16931_Einfach.pdf"
 
 
@@ -75,9 +78,12 @@ def http_request(method: str, path: str, body: bytes = b"", **kwargs: Any) -> fu
 
 def test_registers_exactly_the_routes_intake_orchestrator_and_activities(functions: dict[str, Function]) -> None:
     assert set(ACTIVITIES) == ACTIVITY_NAMES
-    expected = {route.name for route in ROUTES} | {"ingest_incoming_blob", "invoice_orchestrator"} | ACTIVITY_NAMES
+    expected = (
+        {route.name for route in ROUTES} | {"ingest_incoming_blob", "invoice_orchestrator"} | ACTIVITY_NAMES
+        | MAILBOX_FUNCTIONS
+    )
     assert set(functions) == expected
-    assert len(functions) == len(ROUTES) + 2 + len(ACTIVITY_NAMES)
+    assert len(functions) == len(ROUTES) + 2 + len(ACTIVITY_NAMES) + len(MAILBOX_FUNCTIONS)
     assert {"health", "post_approval", "upload_document"} <= set(functions)
 
 
