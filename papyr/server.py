@@ -162,10 +162,16 @@ class MailboxWorker:
 
     def run_forever(self, stop: threading.Event) -> None:
         from shared.mailboxes.connectors import build_connectors, push_subscribers
+        from shared.mailboxes.imap_watch import start_imap_watchers
+        from shared.mailboxes.models import Provider
         from shared.mailboxes.service import get_mailbox_service, run_forever
 
         service = get_mailbox_service(self._local.services)
         connectors = build_connectors(service.registry)
+        # IMAP mailboxes registered before start-up are watched (IDLE / poll); one added while
+        # serving is picked up by the safety-net reconcile, and watched from the next start.
+        start_imap_watchers(service.registry.list(), connectors[Provider.IMAP].connector_for,
+                            service.request_reconcile, stop)
         run_forever(service, connectors, self._local.client, stop, subscribers=push_subscribers(connectors))
 
 

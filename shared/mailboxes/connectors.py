@@ -30,6 +30,10 @@ class PerMailboxConnector:
         self._connectors: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    def connector_for(self, mailbox: Mailbox) -> Any:
+        """The mailbox's own connector (e.g. for IMAP IDLE, which no protocol method covers)."""
+        return self._for(mailbox)
+
     def _for(self, mailbox: Mailbox) -> Any:
         with self._lock:
             connector = self._connectors.get(mailbox.id)
