@@ -37,6 +37,7 @@ from mailbox_fakes import FakeConnector, ManualClock
 from papyr.host import build_local_host
 from papyr.server import build_local_server
 from shared.domain import utcnow
+from shared.intake.pool import IntakePool
 from shared.mailboxes.models import Mailbox, MailRules, Provider, Subscription
 from shared.mailboxes.service import get_mailbox_service, run_forever
 
@@ -143,6 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         local = build_local_host(Path(tmp) / "papyr")
         service = get_mailbox_service(local.services)
+        service.intake_pool = IntakePool(local.settings)  # as papyr serve runs it
         service.registry.add(Mailbox(id="mb-bench", provider=Provider.OUTLOOK, address="ap@bench.example",
                                      created_at=utcnow(), rules=MailRules(folders=["Inbox"])))
         service.registry.save_subscription(Subscription(

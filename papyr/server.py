@@ -161,18 +161,24 @@ class MailboxWorker:
         self._local = local
 
     def run_forever(self, stop: threading.Event) -> None:
+        from shared.intake.pool import IntakePool
         from shared.mailboxes.connectors import build_connectors, push_subscribers
         from shared.mailboxes.imap_watch import start_imap_watchers
         from shared.mailboxes.models import Provider
         from shared.mailboxes.service import get_mailbox_service, run_forever
 
         service = get_mailbox_service(self._local.services)
+        service.intake_pool = IntakePool(self._local.settings)  # MIME parsing off the serving process's GIL
         connectors = build_connectors(service.registry)
         # IMAP mailboxes registered before start-up are watched (IDLE / poll); one added while
         # serving is picked up by the safety-net reconcile, and watched from the next start.
         start_imap_watchers(service.registry.list(), connectors[Provider.IMAP].connector_for,
                             service.request_reconcile, stop)
-        run_forever(service, connectors, self._local.client, stop, subscribers=push_subscribers(connectors))
+        try:
+            run_forever(service, connectors, self._local.client, stop, subscribers=push_subscribers(connectors))
+        finally:
+            service.intake_pool.close()
+            service.intake_pool = None
 
 
 def build_local_server(

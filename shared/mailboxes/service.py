@@ -26,6 +26,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from shared.api.http import ApiResponse
 from shared.domain import utcnow
+from shared.intake.pool import IntakePool
 from shared.intake.service import ingest_message, start_orchestrations
 from shared.mailboxes.gmail.push import CertSource, PushAuthError, PushFormatError, parse_push, verify_pubsub_jwt
 from shared.mailboxes.graph.notifications import AcceptedNotification, parse_graph_notifications, validation_response
@@ -85,6 +86,7 @@ class MailboxService:
         self._empty_history_backoff_s = empty_history_backoff_s
         self._semaphores: dict[str, threading.BoundedSemaphore] = {}
         self._semaphores_lock = threading.Lock()
+        self.intake_pool: IntakePool | None = None  # papyr serve sets one; else intake runs on threads
 
     # -- accept (request path: validate and persist only) ------------------------------------
 
@@ -366,11 +368,14 @@ class MailboxService:
                 result.skipped.append(ref.provider_id)
                 log.info("mailbox %s: message %s skipped by the sender rules", mailbox.id, ref.provider_id)
                 return
+            source = f"{mailbox.provider.value}:{ref.provider_id}"
             async with intake:
-                ingested = await asyncio.to_thread(
-                    ingest_message, raw, mailbox=mailbox.address,
-                    source=f"{mailbox.provider.value}:{ref.provider_id}", services=self.services,
-                )
+                if self.intake_pool is not None:
+                    ingested = await self.intake_pool.ingest(raw, mailbox=mailbox.address, source=source)
+                else:
+                    ingested = await asyncio.to_thread(
+                        ingest_message, raw, mailbox=mailbox.address, source=source, services=self.services
+                    )
                 result.documents += len(ingested.documents)
                 result.duplicates += len(ingested.duplicates) + (ingested.outcome.value == "duplicate message")
                 result.started += await start_orchestrations(ingested.documents, client, self.services.settings)
