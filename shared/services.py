@@ -42,11 +42,19 @@ class Services:
             from shared.adapters.local.blobs import LocalBlobStore
 
             blobs = LocalBlobStore(settings.data_dir / "blobs")
-        # Records: SQLite on both until the Cosmos adapter lands (issue 7).
-        from shared.adapters.local.sqlite import SqliteRepository
-
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(settings=settings, blobs=blobs, repo=SqliteRepository(settings.database_path))
+        return cls(settings=settings, blobs=blobs, repo=_repository(settings))
+
+
+def _repository(settings: Settings) -> Repository:
+    """Cosmos DB when an endpoint is set (whatever the backend), else SQLite in the data dir."""
+    if settings.cosmos_endpoint:
+        from shared.adapters.azure.cosmos import CosmosRepository, cosmos_client
+
+        return CosmosRepository(cosmos_client(settings.cosmos_endpoint, settings.cosmos_key), settings.cosmos_database)
+    from shared.adapters.local.sqlite import SqliteRepository
+
+    return SqliteRepository(settings.database_path)
 
 
 _services: Services | None = None

@@ -50,6 +50,21 @@ class Settings(BaseSettings):
     storage_connection_string: str | None = None
     documents_container: str = "papyr"
 
+    # Service Bus (issue 7): the notification queue when a namespace (or connection string) is set.
+    # Auth is the connection string's SAS key when given, else DefaultAzureCredential.
+    servicebus_namespace: str | None = None  # "papyr-prod" or "papyr-prod.servicebus.windows.net"
+    servicebus_connection_string: SecretStr | None = None
+    intake_queue: str = "notifications"
+    intake_deadletter_queue: str | None = None  # explicit dead letters over REST; default "<intake_queue>-deadletter"
+    # Key Vault (issue 7): resolves "@Microsoft.KeyVault(...)" references when run off-platform.
+    key_vault_url: str | None = None
+
+    # Cosmos DB (issue 7): records go to Cosmos when an endpoint is set, else SQLite.
+    # No key = DefaultAzureCredential (managed identity); the emulator needs its well-known key.
+    cosmos_endpoint: str | None = None  # "https://<account>.documents.azure.com:443/"
+    cosmos_database: str = "papyr"
+    cosmos_key: SecretStr | None = None
+
     @property
     def database_path(self) -> Path:
         return self.data_dir / "papyr.sqlite3"
