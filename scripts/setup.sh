@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: poppler (pdftoppm) for page images, pango for WeasyPrint reports, chromium for the
 # dashboard browser test, dovecot as the real IMAP server the IMAP connector is tested against.
-APT_PACKAGES=(poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium dovecot-imapd)
+APT_PACKAGES=(poppler-utils libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core chromium dovecot-imapd tesseract-ocr)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -25,6 +25,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+# checkov (Terraform policy checks) pins packaging<24, which pytest 8 cannot share: its own venv.
+[ -x .venv/tools/checkov/bin/checkov ] || infra/checks/install-checkov.sh
 
 # Azurite (Azure Storage emulator) for the storage adapter tests.
 if [ ! -x node_modules/.bin/azurite-blob ]; then

@@ -1,14 +1,16 @@
-# The Function App: Linux, Python 3.11, Elastic Premium (always-ready instances, VNet integration
-# to reach gpu-inference, no cold start for webhooks that must answer quickly).
+# The Function App: Flex Consumption (FC1), Linux, Python 3.11. Scales per function group up to
+# function_max_instances; one always-ready instance keeps webhooks under Graph's 3 s budget. Outbound
+# traffic goes through the VNet (snet-functions) to the private endpoints and to gpu-inference.
 
 resource "azurerm_service_plan" "functions" {
-  name                         = "asp-${local.stem}"
-  location                     = azurerm_resource_group.main.location
-  resource_group_name          = azurerm_resource_group.main.name
-  os_type                      = "Linux"
-  sku_name                     = var.function_plan_sku
-  maximum_elastic_worker_count = var.function_max_instances
-  tags                         = local.tags
+  #checkov:skip=CKV_AZURE_212:Flex Consumption (FC1) has no worker count; always_ready on the app keeps instances warm.
+  #checkov:skip=CKV_AZURE_225:Zone redundancy of Flex Consumption is set on the app by the platform, not by zone_balancing_enabled on an FC1 plan.
+  name                = "asp-${local.stem}"
+  location            = azurerm_resource_group.main.location
+  resource_group_name = azurerm_resource_group.main.name
+  os_type             = "Linux"
+  sku_name            = "FC1"
+  tags                = local.tags
 }
 
 locals {
@@ -17,36 +19,51 @@ locals {
     for name, secret in merge(azurerm_key_vault_secret.managed, azurerm_key_vault_secret.operator) :
     name => "@Microsoft.KeyVault(SecretUri=${secret.versionless_id})"
   }
+  servicebus_fqdn = "${azurerm_servicebus_namespace.main.name}.servicebus.windows.net"
 }
 
-resource "azurerm_linux_function_app" "main" {
-  name                        = "func-${local.stem}-${local.suffix}"
-  location                    = azurerm_resource_group.main.location
-  resource_group_name         = azurerm_resource_group.main.name
-  service_plan_id             = azurerm_service_plan.functions.id
-  storage_account_name        = azurerm_storage_account.main.name
-  storage_account_access_key  = azurerm_storage_account.main.primary_access_key
-  functions_extension_version = "~4"
-  https_only                  = true
-  virtual_network_subnet_id   = azurerm_subnet.functions.id
-  tags                        = local.tags
+resource "azurerm_function_app_flex_consumption" "main" {
+  name                = "func-${local.stem}-${local.suffix}"
+  location            = azurerm_resource_group.main.location
+  resource_group_name = azurerm_resource_group.main.name
+  service_plan_id     = azurerm_service_plan.functions.id
+  tags                = local.tags
+
+  runtime_name           = "python"
+  runtime_version        = "3.11"
+  maximum_instance_count = var.function_max_instances
+  instance_memory_in_mb  = var.function_instance_memory_mb
+  http_concurrency       = var.function_http_concurrency
+
+  # The deployment package lives in a blob container, read with the app's own identity (no key).
+  storage_container_type      = "blobContainer"
+  storage_container_endpoint  = "${azurerm_storage_account.main.primary_blob_endpoint}${azurerm_storage_container.deployments.name}"
+  storage_authentication_type = "SystemAssignedIdentity"
+
+  https_only                                     = true
+  public_network_access_enabled                  = true # Graph and Pub/Sub push to the webhooks from the internet
+  webdeploy_publish_basic_authentication_enabled = false
+  virtual_network_subnet_id                      = azurerm_subnet.functions.id
 
   identity {
     type = "SystemAssigned"
   }
 
+  always_ready {
+    name           = "http"
+    instance_count = var.function_always_ready_http
+  }
+
   site_config {
     application_insights_connection_string = azurerm_application_insights.main.connection_string
-    elastic_instance_minimum               = var.function_min_instances
-    ftps_state                             = "Disabled"
     minimum_tls_version                    = "1.2"
-
-    application_stack {
-      python_version = "3.11"
-    }
+    http2_enabled                          = true
   }
 
   app_settings = {
+    # Host storage through the managed identity (Storage Blob/Queue/Table Data Contributor below).
+    AzureWebJobsStorage__accountName = azurerm_storage_account.main.name
+
     # shared/settings.py reads PAPYR_*; the composition root picks the Azure adapters.
     PAPYR_BACKEND                   = "azure"
     PAPYR_STORAGE_CONNECTION_STRING = local.key_vault_reference["storage-connection-string"]
@@ -54,31 +71,46 @@ resource "azurerm_linux_function_app" "main" {
     PAPYR_INCOMING_CONTAINER        = azurerm_storage_container.incoming.name
     PAPYR_COSMOS_ENDPOINT           = azurerm_cosmosdb_account.main.endpoint
     PAPYR_COSMOS_DATABASE           = azurerm_cosmosdb_sql_database.main.name
-    PAPYR_SERVICEBUS_NAMESPACE      = "${azurerm_servicebus_namespace.main.name}.servicebus.windows.net"
+    PAPYR_SERVICEBUS_NAMESPACE      = local.servicebus_fqdn
     PAPYR_INTAKE_QUEUE              = azurerm_servicebus_queue.intake.name
+    PAPYR_INTAKE_DEADLETTER_QUEUE   = azurerm_servicebus_queue.intake_deadletter.name
     PAPYR_KEY_VAULT_URL             = azurerm_key_vault.main.vault_uri
-    PAPYR_INFERENCE_URL             = var.inference_url
+    PAPYR_INFERENCE_URL             = local.inference_url
+    PAPYR_SECRET_KEY                = local.key_vault_reference["papyr-secret-key"]
     PAPYR_GRAPH_CLIENT_STATE        = local.key_vault_reference["graph-client-state"]
     PAPYR_GRAPH_CLIENT_SECRET       = local.key_vault_reference["graph-client-secret"]
     ANTHROPIC_API_KEY               = local.key_vault_reference["anthropic-api-key"]
 
-    # Identity-based connection for Service Bus triggers/bindings declared with connection="ServiceBusConnection".
-    ServiceBusConnection__fullyQualifiedNamespace = "${azurerm_servicebus_namespace.main.name}.servicebus.windows.net"
+    # Identity-based connection for Service Bus triggers declared with connection="ServiceBusConnection".
+    ServiceBusConnection__fullyQualifiedNamespace = local.servicebus_fqdn
 
-    # Remote build installs requirements.txt on deployment (`func azure functionapp publish`).
-    SCM_DO_BUILD_DURING_DEPLOYMENT = "true"
-    ENABLE_ORYX_BUILD              = "true"
-  }
-
-  lifecycle {
-    # Set by the deployment tooling, not by this configuration.
-    ignore_changes = [app_settings["WEBSITE_RUN_FROM_PACKAGE"]]
+    # azure-monitor-opentelemetry in the worker (one trace per invoice, docs in the README).
+    PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY = "true"
   }
 }
 
-# Blob data access with the managed identity (for adapters that authenticate without the key).
-resource "azurerm_role_assignment" "function_blob_contributor" {
-  scope                = azurerm_storage_account.main.id
-  role_definition_name = "Storage Blob Data Contributor"
-  principal_id         = azurerm_linux_function_app.main.identity[0].principal_id
+# -- Least-privilege data-plane roles of the Function App's identity --------------------------------
+
+locals {
+  function_principal_id = azurerm_function_app_flex_consumption.main.identity[0].principal_id
+
+  # scope key => (scope, role). Queue and Table roles exist only because the Durable Functions task
+  # hub (Azure Storage provider) keeps its control/work-item queues and history tables there.
+  function_roles = {
+    blob          = { scope = azurerm_storage_account.main.id, role = "Storage Blob Data Contributor" }
+    queue         = { scope = azurerm_storage_account.main.id, role = "Storage Queue Data Contributor" }
+    table         = { scope = azurerm_storage_account.main.id, role = "Storage Table Data Contributor" }
+    bus_sender    = { scope = azurerm_servicebus_namespace.main.id, role = "Azure Service Bus Data Sender" }
+    bus_receiver  = { scope = azurerm_servicebus_namespace.main.id, role = "Azure Service Bus Data Receiver" }
+    vault_secrets = { scope = azurerm_key_vault.main.id, role = "Key Vault Secrets User" }
+  }
+}
+
+resource "azurerm_role_assignment" "function" {
+  for_each = local.function_roles
+
+  scope                = each.value.scope
+  role_definition_name = each.value.role
+  principal_id         = local.function_principal_id
+  principal_type       = "ServicePrincipal"
 }

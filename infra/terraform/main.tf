@@ -1,5 +1,5 @@
-# Papyr on Azure: Function App (Durable Functions) + Blob + Cosmos DB + Service Bus + Key Vault,
-# and an AKS cluster with a GPU node pool for the gpu-inference deployment.
+# Papyr on Azure: Function App (Flex Consumption, Durable Functions) + Blob + Cosmos DB + Service Bus
+# + Key Vault, and an AKS cluster with a GPU node pool for the gpu-inference deployment.
 
 data "azurerm_client_config" "current" {}
 
@@ -29,24 +29,4 @@ resource "azurerm_resource_group" "main" {
   name     = "rg-${local.stem}"
   location = var.location
   tags     = local.tags
-}
-
-# -- Monitoring ------------------------------------------------------------------------------------
-
-resource "azurerm_log_analytics_workspace" "main" {
-  name                = "log-${local.stem}-${local.suffix}"
-  location            = azurerm_resource_group.main.location
-  resource_group_name = azurerm_resource_group.main.name
-  sku                 = "PerGB2018"
-  retention_in_days   = 30
-  tags                = local.tags
-}
-
-resource "azurerm_application_insights" "main" {
-  name                = "appi-${local.stem}-${local.suffix}"
-  location            = azurerm_resource_group.main.location
-  resource_group_name = azurerm_resource_group.main.name
-  workspace_id        = azurerm_log_analytics_workspace.main.id
-  application_type    = "web"
-  tags                = local.tags
 }

@@ -4,16 +4,16 @@ output "resource_group_name" {
 
 output "function_app_name" {
   description = "Deploy with: func azure functionapp publish <this name> --python"
-  value       = azurerm_linux_function_app.main.name
+  value       = azurerm_function_app_flex_consumption.main.name
 }
 
 output "function_app_url" {
-  value = "https://${azurerm_linux_function_app.main.default_hostname}"
+  value = "https://${azurerm_function_app_flex_consumption.main.default_hostname}"
 }
 
 output "function_app_principal_id" {
   description = "Object id of the Function App's system-assigned identity."
-  value       = azurerm_linux_function_app.main.identity[0].principal_id
+  value       = local.function_principal_id
 }
 
 output "storage_account_name" {
@@ -21,7 +21,7 @@ output "storage_account_name" {
 }
 
 output "blob_containers" {
-  value = [azurerm_storage_container.papyr.name, azurerm_storage_container.incoming.name]
+  value = [azurerm_storage_container.papyr.name, azurerm_storage_container.incoming.name, azurerm_storage_container.deployments.name]
 }
 
 output "cosmos_endpoint" {
@@ -34,11 +34,19 @@ output "cosmos_containers" {
 }
 
 output "servicebus_namespace" {
-  value = "${azurerm_servicebus_namespace.main.name}.servicebus.windows.net"
+  value = local.servicebus_fqdn
+}
+
+output "key_vault_name" {
+  value = azurerm_key_vault.main.name
 }
 
 output "key_vault_uri" {
   value = azurerm_key_vault.main.vault_uri
+}
+
+output "container_registry_name" {
+  value = azurerm_container_registry.main.name
 }
 
 output "container_registry_login_server" {
@@ -50,8 +58,28 @@ output "aks_cluster_name" {
 }
 
 output "aks_get_credentials" {
-  description = "Command that merges the cluster's kubeconfig for kubectl."
+  description = "Command that merges the cluster's kubeconfig for kubectl (then `kubelogin convert-kubeconfig -l azurecli`)."
   value       = "az aks get-credentials --resource-group ${azurerm_resource_group.main.name} --name ${azurerm_kubernetes_cluster.main.name}"
+}
+
+output "inference_url" {
+  description = "Where the Function App reaches gpu-inference (the internal load balancer's fixed address)."
+  value       = local.inference_url
+}
+
+# The parameters of gpu-inference/k8s (placeholders ${NAME} in its templates), one NAME=value per line:
+#   terraform output -raw k8s_env > ../../gpu-inference/k8s/<environment>.env
+output "k8s_env" {
+  description = "Values for gpu-inference/k8s/render.sh, as an env file."
+  value = join("\n", [for name, value in {
+    ACR_LOGIN_SERVER       = azurerm_container_registry.main.login_server
+    INFERENCE_IP           = local.inference_ip
+    INFERENCE_LB_SUBNET    = azurerm_subnet.inference_lb.name
+    FUNCTIONS_SUBNET_CIDR  = local.subnet_cidrs.functions
+    GPU_NODE_LABEL         = var.gpu_node_label
+    INFERENCE_MIN_REPLICAS = var.inference_min_replicas
+    INFERENCE_MAX_REPLICAS = var.inference_max_replicas
+  } : "${name}=${value}"])
 }
 
 output "application_insights_connection_string" {

@@ -5,7 +5,7 @@ variable "subscription_id" {
 }
 
 variable "location" {
-  description = "Azure region for every resource. It must offer Standard_NC4as_T4_v3 (T4 GPUs) for the AKS GPU pool."
+  description = "Azure region for every resource. It must offer Flex Consumption and the GPU VM size (Standard_NC4as_T4_v3)."
   type        = string
   default     = "westeurope"
 }
@@ -22,7 +22,7 @@ variable "prefix" {
 }
 
 variable "environment" {
-  description = "Environment name, used in the resource group name and tags (dev, test, prod...)."
+  description = "Environment name, used in resource names and tags (dev, test, prod...)."
   type        = string
   default     = "dev"
 }
@@ -33,35 +33,97 @@ variable "tags" {
   default     = {}
 }
 
-# -- Function App ---------------------------------------------------------------------------------
+variable "allowed_ip_ranges" {
+  description = "Public CIDR ranges (the deployer, CI) allowed to reach Key Vault, Storage and the AKS API server. Everything else reaches them through the VNet."
+  type        = list(string)
 
-variable "function_plan_sku" {
-  description = "Elastic Premium plan SKU for the Function App (EP1, EP2 or EP3)."
-  type        = string
-  default     = "EP1"
-
+  # Required: an empty list would leave the AKS API server open to every address.
   validation {
-    condition     = contains(["EP1", "EP2", "EP3"], var.function_plan_sku)
-    error_message = "function_plan_sku must be EP1, EP2 or EP3."
+    condition     = length(var.allowed_ip_ranges) > 0 && alltrue([for cidr in var.allowed_ip_ranges : can(cidrhost(cidr, 0))])
+    error_message = "allowed_ip_ranges needs at least one CIDR, e.g. your public address as [\"203.0.113.10/32\"]."
   }
 }
 
-variable "function_max_instances" {
-  description = "Upper bound on Elastic Premium instances (scale-out limit)."
-  type        = number
-  default     = 20
+# -- Network --------------------------------------------------------------------------------------
+
+variable "vnet_address_space" {
+  description = "VNet address space (a /16); subnets are carved from it (network.tf)."
+  type        = string
+  default     = "10.40.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vnet_address_space, 0)) && endswith(var.vnet_address_space, "/16")
+    error_message = "vnet_address_space must be a /16 CIDR such as 10.40.0.0/16."
+  }
 }
 
-variable "function_min_instances" {
-  description = "Always-ready instances (no cold start for webhooks that must answer in < 3 s)."
+# -- Storage ----------------------------------------------------------------------------------------
+
+variable "storage_replication_type" {
+  description = "Replication of the storage account holding the documents (LRS, ZRS, GRS, GZRS)."
+  type        = string
+  default     = "LRS"
+
+  validation {
+    condition     = contains(["LRS", "ZRS", "GRS", "GZRS", "RAGRS", "RAGZRS"], var.storage_replication_type)
+    error_message = "storage_replication_type must be one of LRS, ZRS, GRS, GZRS, RAGRS, RAGZRS."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Log Analytics retention in days."
+  type        = number
+  default     = 30
+}
+
+# -- Function App (Flex Consumption) --------------------------------------------------------------
+
+variable "function_max_instances" {
+  description = "Upper bound on Flex Consumption instances (40-1000); docs/scale.md explains the figure."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.function_max_instances >= 40 && var.function_max_instances <= 1000
+    error_message = "function_max_instances must be between 40 and 1000 (Flex Consumption limits)."
+  }
+}
+
+variable "function_instance_memory_mb" {
+  description = "Memory per Flex Consumption instance: 512, 2048 or 4096 MB (PDF parsing and CPU OCR fallback want 2048+)."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = contains([512, 2048, 4096], var.function_instance_memory_mb)
+    error_message = "function_instance_memory_mb must be 512, 2048 or 4096."
+  }
+}
+
+variable "function_http_concurrency" {
+  description = "Concurrent HTTP requests per instance before Flex adds one (webhooks are short)."
+  type        = number
+  default     = 16
+}
+
+variable "function_always_ready_http" {
+  description = "Always-ready instances for the HTTP group: no cold start for webhooks that must answer in < 3 s."
   type        = number
   default     = 1
 }
 
-variable "inference_url" {
-  description = "Base URL of the gpu-inference service inside the VNet (the AKS internal load balancer), e.g. http://10.40.0.250. Empty until the Kubernetes deployment is applied; the functions then fall back to CPU inference."
-  type        = string
-  default     = ""
+# -- Service Bus ----------------------------------------------------------------------------------
+
+variable "intake_queue_sessions" {
+  description = "Sessions on the intake queue (SessionId = mailbox): the Functions trigger must then use is_sessions_enabled. Off only where the REST drain of papyr serve reads the queue."
+  type        = bool
+  default     = true
+}
+
+variable "intake_max_delivery_count" {
+  description = "Deliveries of one notification before the broker dead-letters it."
+  type        = number
+  default     = 10
 }
 
 # -- Cosmos DB ------------------------------------------------------------------------------------
@@ -75,9 +137,20 @@ variable "cosmos_database_name" {
 # -- AKS ------------------------------------------------------------------------------------------
 
 variable "kubernetes_version" {
-  description = "AKS Kubernetes version (minor alias such as 1.31); null takes the region's default."
+  description = "AKS Kubernetes version (minor alias such as 1.31); null takes the region's default. gpu-inference/k8s is validated against 1.31."
   type        = string
   default     = null
+}
+
+variable "aks_sku_tier" {
+  description = "AKS control plane tier: Free (dev, no SLA) or Standard (uptime SLA)."
+  type        = string
+  default     = "Free"
+
+  validation {
+    condition     = contains(["Free", "Standard", "Premium"], var.aks_sku_tier)
+    error_message = "aks_sku_tier must be Free, Standard or Premium."
+  }
 }
 
 variable "aks_system_vm_size" {
@@ -92,14 +165,32 @@ variable "gpu_vm_size" {
   default     = "Standard_NC4as_T4_v3"
 }
 
+variable "gpu_node_label" {
+  description = "Value of the papyr.io/accelerator label on GPU nodes (the inference pods select it)."
+  type        = string
+  default     = "nvidia-t4"
+}
+
 variable "gpu_min_nodes" {
-  description = "Minimum GPU nodes (0 lets the autoscaler remove every GPU node when idle)."
+  description = "Minimum GPU nodes (0 lets the autoscaler remove every GPU node when no inference pod runs)."
   type        = number
   default     = 0
 }
 
 variable "gpu_max_nodes" {
   description = "Maximum GPU nodes."
+  type        = number
+  default     = 3
+}
+
+variable "inference_min_replicas" {
+  description = "Minimum gpu-inference pods (the HorizontalPodAutoscaler's floor)."
+  type        = number
+  default     = 1
+}
+
+variable "inference_max_replicas" {
+  description = "Maximum gpu-inference pods; at one GPU each, keep it <= gpu_max_nodes."
   type        = number
   default     = 3
 }

@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     azurerm = {
-      source  = "hashicorp/azurerm"
-      version = "~> 4.20"
+      source = "hashicorp/azurerm"
+      # 4.30+: azurerm_function_app_flex_consumption with always_ready and http_concurrency.
+      version = "~> 4.30"
     }
     random = {
       source  = "hashicorp/random"
@@ -16,14 +17,17 @@ terraform {
     }
   }
 
-  # State: pass a backend at init time, e.g.
-  #   terraform init -backend-config=backend.hcl
-  # with an azurerm backend (storage account + container + key). Local state otherwise.
+  # Remote state, partial configuration: the storage account, container and key come from
+  #   terraform init -backend-config=env/backend-<environment>.hcl
+  # (see env/backend-dev.hcl and the bootstrap commands in the repository README).
+  backend "azurerm" {}
 }
 
 provider "azurerm" {
   # null: taken from ARM_SUBSCRIPTION_ID / the Azure CLI login.
   subscription_id = var.subscription_id
+  # Data-plane calls (Key Vault secrets, containers) authenticate with Entra ID, not account keys.
+  storage_use_azuread = true
 
   features {
     key_vault {
