@@ -21,6 +21,7 @@ from orchestrators.mailbox_renewal import (
     renewal_input,
     renewal_instance_id,
 )
+from shared.telemetry import CountableQueue, observe_queue_depth
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ async def drain_notifications(client: DurableOrchestrationClientAdapter, budget_
     from shared.mailboxes.service import get_mailbox_service
 
     service = get_mailbox_service()
+    if isinstance(service.queue, CountableQueue):  # the queue-depth gauge, exported with the other metrics
+        observe_queue_depth("notifications", service.queue)
     connectors = build_connectors(service.registry)
     deadline = time.monotonic() + budget_s
     handled = 0

@@ -14,6 +14,7 @@ import azure.durable_functions as df
 
 from orchestrators.invoice import ORCHESTRATOR_NAME, invoice_orchestrator
 from shared.activities import ACTIVITIES
+from shared.telemetry import activity_span
 
 Activity = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -31,7 +32,9 @@ def activity_function(name: str, activity: Activity) -> Callable[[dict], dict]: 
 
     # Plain ``dict`` annotations: the worker rejects annotations that are not types (``dict[str, Any]``).
     def run(payload: dict) -> dict:  # type: ignore[type-arg]
-        return activity(payload)
+        # The payload carries the invoice's trace: this span joins it, across workers and replays.
+        with activity_span(name, payload):
+            return activity(payload)
 
     run.__name__ = run.__qualname__ = name
     return run

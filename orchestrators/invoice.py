@@ -42,7 +42,11 @@ def invoice_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     payload: dict[str, Any] = context.get_input() or {}
     invoice_id: str = payload["document"]["sha256"]
     timings = {**DEFAULT_TIMINGS, **(payload.get("approval") or {})}
-    ref = {"invoice_id": invoice_id}
+    # The invoice's trace context (W3C carrier from intake) rides along in every activity input, so
+    # each activity's span joins one trace per invoice; absent when intake traced nothing.
+    ref: dict[str, Any] = {"invoice_id": invoice_id}
+    if payload.get("trace"):
+        ref["trace"] = payload["trace"]
 
     try:
         classified = yield context.call_activity("classify_document", ref)
@@ -70,7 +74,7 @@ def invoice_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
             }
             yield context.call_activity("record_decision", {**ref, "decision": decision})
         else:
-            decision = yield from _collect_approvals(context, invoice_id, route["approvers"], timings)
+            decision = yield from _collect_approvals(context, ref, route["approvers"], timings)
 
         yield context.call_activity("render_report", ref)
         if decision["kind"] in ("approved", "auto_approved"):
@@ -85,23 +89,23 @@ def invoice_orchestrator(context: Any) -> Generator[Any, Any, dict[str, Any]]:
 
 
 def _collect_approvals(
-    context: Any, invoice_id: str, approvers: list[str], timings: dict[str, float]
+    context: Any, ref: dict[str, Any], approvers: list[str], timings: dict[str, float]
 ) -> Generator[Any, Any, dict[str, Any]]:
     """One level per approver, in order; the first rejection or expiry ends the chain."""
     decision: dict[str, Any] = {"kind": "expired", "by": "papyr", "comment": "no approver"}
     for level, approver in enumerate(approvers, start=1):
-        decision = yield from _await_one_approval(context, invoice_id, approver, level, timings)
-        yield context.call_activity("record_decision", {"invoice_id": invoice_id, "decision": decision})
+        decision = yield from _await_one_approval(context, ref, approver, level, timings)
+        yield context.call_activity("record_decision", {**ref, "decision": decision})
         if decision["kind"] != "approved":
             break
     return decision
 
 
 def _await_one_approval(
-    context: Any, invoice_id: str, approver: str, level: int, timings: dict[str, float]
+    context: Any, invoice_ref: dict[str, Any], approver: str, level: int, timings: dict[str, float]
 ) -> Generator[Any, Any, dict[str, Any]]:
     """Ask, then wait for the approval event or a timer: remind, escalate, and finally expire."""
-    ref = {"invoice_id": invoice_id, "approver": approver, "level": level}
+    ref = {**invoice_ref, "approver": approver, "level": level}
     yield context.call_activity("request_approval", ref)
     started: datetime = context.current_utc_datetime
     milestones = [

@@ -360,6 +360,10 @@ from papyr.mailbox_cli import mailbox_app  # noqa: E402  (issue 4)
 
 app.add_typer(mailbox_app, name="mailbox")
 
+from papyr.deadletter_cli import deadletter_app  # noqa: E402  (issue 7)
+
+app.add_typer(deadletter_app, name="deadletter")
+
 
 def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))

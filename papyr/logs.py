@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from typing import Any
 
@@ -41,15 +40,10 @@ def configure_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
-def configure_tracing() -> None:
-    """Traces from the engine, activities and document reading: printed to stderr when
-    OTEL_TRACES_EXPORTER=console (the OpenTelemetry convention); otherwise the no-op tracer."""
-    if os.environ.get("OTEL_TRACES_EXPORTER", "").lower() != "console":
-        return
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+def configure_tracing() -> list[str]:
+    """Traces and metrics of the engine, activities, intake and OCR, to the exporters the environment
+    names (OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER = console | otlp, or Application Insights);
+    otherwise the no-op API. See ``shared.telemetry.configure_telemetry``."""
+    from shared.telemetry import configure_telemetry
 
-    provider = TracerProvider(resource=Resource.create({"service.name": "papyr"}))
-    provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))
-    trace.set_tracer_provider(provider)
+    return configure_telemetry()

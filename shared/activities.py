@@ -27,6 +27,7 @@ from shared.domain import (
     utcnow,
 )
 from shared.services import Services, get_services
+from shared.telemetry import record_findings, record_invoice_finished
 
 Activity = Callable[[dict[str, Any]], dict[str, Any]]
 _tracer = trace.get_tracer(__name__)
@@ -87,6 +88,7 @@ def _reject(services: Services, record: InvoiceRecord, reason: str) -> dict[str,
     record.status = InvoiceStatus.REJECTED
     record.reason = reason
     _save(services, record, "rejected", reason=reason)
+    record_invoice_finished(InvoiceStatus.REJECTED.value)
     return {"status": "rejected", "reason": reason}
 
 
@@ -133,6 +135,7 @@ def check_invoice(payload: dict[str, Any]) -> dict[str, Any]:
         findings=[f.code for f in findings],
         risk_score=record.risk_score,
     )
+    record_findings(findings)
     return {"findings": len(findings), "risk_score": record.risk_score}
 
 
@@ -144,6 +147,8 @@ def route_invoice(payload: dict[str, Any]) -> dict[str, Any]:
     decided = route(record, record.findings, policy=RoutingPolicy.from_settings(services.settings))
     record.route = decided
     _save(services, record, "routed", kind=decided.kind.value, approvers=decided.approvers, reasons=decided.reasons)
+    if decided.kind.value == "reject":  # the orchestration ends here
+        record_invoice_finished(InvoiceStatus.REJECTED.value)
     return decided.model_dump(mode="json")
 
 
@@ -204,6 +209,8 @@ def record_decision(payload: dict[str, Any]) -> dict[str, Any]:
     elif decision.kind is DecisionKind.REJECTED:
         record.reason = f"rejected by {decision.by}" + (f": {decision.comment}" if decision.comment else "")
     _save(services, record, "decision_recorded", **decision.model_dump(mode="json"))
+    if record.status is InvoiceStatus.DECLINED:  # final: only the report follows
+        record_invoice_finished(record.status.value)
     return {"status": record.status.value}
 
 
@@ -230,6 +237,7 @@ def export_invoice(payload: dict[str, Any]) -> dict[str, Any]:
     record.export_paths = paths
     record.status = InvoiceStatus.EXPORTED
     _save(services, record, "exported", paths=paths)
+    record_invoice_finished(record.status.value)
     return {"exports": paths}
 
 
@@ -239,6 +247,7 @@ def mark_failed(payload: dict[str, Any]) -> dict[str, Any]:
     record.status = InvoiceStatus.FAILED
     record.reason = payload.get("reason") or "internal error"
     _save(services, record, "failed", reason=record.reason)
+    record_invoice_finished(record.status.value)
     return {"status": record.status.value}
 
 

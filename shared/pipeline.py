@@ -48,8 +48,17 @@ def _ocr_png(png: bytes) -> list[dict[str, Any]]:
     from PIL import Image
 
     from shared.ocr.rapid import default_ocr_engine
+    from shared.settings import get_settings
+    from shared.telemetry import inference_span
 
-    with Image.open(BytesIO(png)) as image:
+    inference_url = get_settings().inference_url
+    if inference_url:  # the Function App reads pages through the gpu-inference service
+        from shared.ocr.client import inference_client
+
+        with inference_span("ocr", 1, {"papyr.inference_url": inference_url}):
+            return [word.model_dump() for word in inference_client(inference_url).recognize_png(png)]
+    # The in-process inference call: one page per call here (the gpu-inference service batches).
+    with inference_span("ocr", batch_size=1), Image.open(BytesIO(png)) as image:
         return [word.model_dump() for word in default_ocr_engine().recognize(image.convert("RGB"))]
 
 

@@ -35,9 +35,20 @@ class Services:
         if settings.backend == "azure":
             from shared.adapters.azure.blobs import AzureBlobStore
 
-            if not settings.storage_connection_string:
-                raise RuntimeError("PAPYR_STORAGE_CONNECTION_STRING is required for the azure backend")
-            blobs: BlobStore = AzureBlobStore(settings.storage_connection_string, settings.documents_container)
+            blobs: BlobStore
+            if settings.storage_account_url:  # managed identity (Azure); user-delegation SAS links
+                from azure.identity import DefaultAzureCredential
+
+                blobs = AzureBlobStore.from_account_url(
+                    settings.storage_account_url, DefaultAzureCredential(), settings.documents_container
+                )
+            elif settings.storage_connection_string:  # Azurite, or an account key
+                blobs = AzureBlobStore(settings.storage_connection_string, settings.documents_container)
+            else:
+                raise RuntimeError(
+                    "the azure backend needs PAPYR_STORAGE_ACCOUNT_URL (managed identity) "
+                    "or PAPYR_STORAGE_CONNECTION_STRING"
+                )
         else:
             from shared.adapters.local.blobs import LocalBlobStore
 

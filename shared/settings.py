@@ -46,15 +46,19 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = 900.0  # safety-net reconcile of every mailbox
     notification_dedupe_s: float = 600.0  # repeated deliveries of one push within this window are dropped
 
+    # OCR through the gpu-inference service (e.g. http://papyr-inference:8080) instead of in-process.
+    inference_url: str | None = None
+
     # Azure (used only when backend == "azure").
     storage_connection_string: str | None = None
+    storage_account_url: str | None = None  # "https://<account>.blob.core.windows.net": managed identity
     documents_container: str = "papyr"
 
     # Service Bus (issue 7): the notification queue when a namespace (or connection string) is set.
     # Auth is the connection string's SAS key when given, else DefaultAzureCredential.
     servicebus_namespace: str | None = None  # "papyr-prod" or "papyr-prod.servicebus.windows.net"
     servicebus_connection_string: SecretStr | None = None
-    intake_queue: str = "notifications"
+    intake_queue: str = "intake"  # the Terraform queue name
     intake_deadletter_queue: str | None = None  # explicit dead letters over REST; default "<intake_queue>-deadletter"
     # Key Vault (issue 7): resolves "@Microsoft.KeyVault(...)" references when run off-platform.
     key_vault_url: str | None = None

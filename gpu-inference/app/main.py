@@ -1,13 +1,19 @@
 """HTTP API: POST /v1/ocr (page images → words with boxes), /healthz, /readyz, /metrics.
 
 Request: multipart/form-data with one or more `page` files (PNG/JPEG/TIFF), or a raw image body.
-Response: {"pages": [{"width", "height", "words": [{"text", "x0", "top", "x1", "bottom", "confidence"}]}]}.
-Batching of pages across requests is issue 3's work; pages are recognised one after another.
+Response: {"pages": [{"width", "height", "words": [{"text", "x0", "top", "x1", "bottom", "confidence"}]}],
+"providers": [...]}. Errors: 400 unreadable or oversized image, 422 a page the OCR could not process,
+503 queue full (retry later).
+
+Pages of concurrent requests are recognised in shared batches (app.batching); configured by
+PAPYR_OCR_MAX_BATCH (pages per batch), PAPYR_OCR_MAX_WAIT_MS (how long a batch waits to fill) and
+PAPYR_OCR_MAX_QUEUE (pages waiting before requests get 503).
 """
 
 from __future__ import annotations
 
 import io
+import os
 import time
 
 import numpy as np
@@ -19,10 +25,10 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from app import ocr
+from app.batching import BatchRunner, MicroBatcher, QueueFull
+from app.metrics import Registry
 
 MAX_PIXELS = 40_000_000
-_metrics = {"papyr_ocr_pages_total": 0, "papyr_ocr_requests_total": 0, "papyr_ocr_errors_total": 0}
-_seconds = {"papyr_ocr_seconds_sum": 0.0}
 
 
 def _page(data: bytes) -> np.ndarray:
@@ -32,50 +38,86 @@ def _page(data: bytes) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-async def ocr_pages(request: Request) -> JSONResponse:
-    _metrics["papyr_ocr_requests_total"] += 1
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        form = await request.form()
-        blobs = [await f.read() for f in form.getlist("page") if hasattr(f, "read")]
-    else:
-        blobs = [await request.body()]
-    try:
-        pages = [_page(blob) for blob in blobs if blob]
-    except Exception as error:  # a bad image is the caller's error, never a crash
-        _metrics["papyr_ocr_errors_total"] += 1
-        return JSONResponse({"error": f"unreadable image: {error}"}, status_code=400)
-    started = time.perf_counter()
-    results = []
-    for page in pages:
-        words = await run_in_threadpool(ocr.recognize, page)
-        results.append({"width": page.shape[1], "height": page.shape[0], "words": words})
-    _seconds["papyr_ocr_seconds_sum"] += time.perf_counter() - started
-    _metrics["papyr_ocr_pages_total"] += len(pages)
-    return JSONResponse({"pages": results, "providers": ocr.providers()})
+def create_app(
+    *,
+    max_batch: int | None = None,
+    max_wait_ms: float | None = None,
+    max_queue: int | None = None,
+    run_batch: BatchRunner = ocr.recognize_batch,
+) -> Starlette:
+    """The service; arguments left out come from the environment."""
+    metrics = Registry()
+    for name, help_text in (
+        ("papyr_ocr_requests_total", "OCR requests received"),
+        ("papyr_ocr_pages_total", "Pages recognised"),
+        ("papyr_ocr_errors_total", "Requests answered with an error"),
+    ):
+        metrics.counter(name, help_text)
+    latency = metrics.histogram(
+        "papyr_ocr_request_seconds", "Time to answer an OCR request", (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+    )
+    batcher = MicroBatcher(
+        run_batch,
+        max_batch=max_batch if max_batch is not None else int(os.environ.get("PAPYR_OCR_MAX_BATCH", "16")),
+        max_wait_s=(max_wait_ms if max_wait_ms is not None else float(os.environ.get("PAPYR_OCR_MAX_WAIT_MS", "10")))
+        / 1000,
+        max_queue=max_queue if max_queue is not None else int(os.environ.get("PAPYR_OCR_MAX_QUEUE", "512")),
+        metrics=metrics,
+    )
+
+    def error(status: int, message: str) -> JSONResponse:
+        metrics.inc("papyr_ocr_errors_total")
+        return JSONResponse({"error": message}, status_code=status)
+
+    async def ocr_pages(request: Request) -> JSONResponse:
+        started = time.perf_counter()
+        metrics.inc("papyr_ocr_requests_total")
+        try:
+            if request.headers.get("content-type", "").startswith("multipart/form-data"):
+                form = await request.form()
+                blobs = [await f.read() for f in form.getlist("page") if not isinstance(f, str)]
+            else:
+                blobs = [await request.body()]
+            pages = [_page(blob) for blob in blobs if blob]
+        except Exception as failure:  # a bad image is the caller's error, never a crash
+            return error(400, f"unreadable image: {failure}")
+        if not pages:
+            return error(400, "unreadable image: no page in the request")
+        try:
+            words = await batcher.recognize(pages)
+        except QueueFull as failure:
+            return error(503, f"busy: {failure}")
+        except Exception as failure:  # this request's page broke the OCR; other requests are unaffected
+            return error(422, f"ocr failed: {type(failure).__name__}: {failure}")
+        metrics.inc("papyr_ocr_pages_total", len(pages))
+        latency.observe(time.perf_counter() - started)
+        results = [
+            {"width": page.shape[1], "height": page.shape[0], "words": page_words}
+            for page, page_words in zip(pages, words, strict=True)
+        ]
+        return JSONResponse({"pages": results, "providers": ocr.providers()})
+
+    async def healthz(_: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def readyz(_: Request) -> JSONResponse:
+        await run_in_threadpool(ocr.engine)  # ready once the models are loaded
+        return JSONResponse({"ready": True, "providers": ocr.providers()})
+
+    async def render_metrics(_: Request) -> PlainTextResponse:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    service = Starlette(
+        routes=[
+            Route("/v1/ocr", ocr_pages, methods=["POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", render_metrics),
+        ]
+    )
+    service.state.batcher = batcher
+    service.state.metrics = metrics
+    return service
 
 
-async def healthz(_: Request) -> PlainTextResponse:
-    return PlainTextResponse("ok")
-
-
-async def readyz(_: Request) -> JSONResponse:
-    await run_in_threadpool(ocr.engine)  # ready once the models are loaded
-    return JSONResponse({"ready": True, "providers": ocr.providers()})
-
-
-async def metrics(_: Request) -> PlainTextResponse:
-    lines = []
-    for name, value in {**_metrics, **_seconds}.items():
-        kind = "counter"
-        lines += [f"# TYPE {name} {kind}", f"{name} {value}"]
-    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
-
-
-app = Starlette(
-    routes=[
-        Route("/v1/ocr", ocr_pages, methods=["POST"]),
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", metrics),
-    ]
-)
+app = create_app()

@@ -115,9 +115,9 @@ variable "function_always_ready_http" {
 # -- Service Bus ----------------------------------------------------------------------------------
 
 variable "intake_queue_sessions" {
-  description = "Sessions on the intake queue (SessionId = mailbox): the Functions trigger must then use is_sessions_enabled. Off only where the REST drain of papyr serve reads the queue."
+  description = "Sessions on the intake queue (SessionId = mailbox). Off by default: the drain reads the queue over the Service Bus REST API, which cannot receive from session queues; two workers reconciling one mailbox at once is safe (message and document dedupe), only not exclusive."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "intake_max_delivery_count" {

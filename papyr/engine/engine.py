@@ -34,6 +34,7 @@ from papyr.engine.replayer import Orchestrator, ReplayResult, ReplayStatus, repl
 from papyr.engine.store import TERMINAL_STATUSES, EngineStore, Episode, InstanceRow, NewActivity, WorkItem
 from papyr.engine.tasks import ActivityTask
 from shared.ports.orchestration import OrchestrationStatus
+from shared.telemetry import TRACE_KEY, activity_span, context_from
 
 Activity = Callable[[Any], Any]
 Clock = Callable[[], datetime]
@@ -221,8 +222,9 @@ class EmbeddedEngine:
             return
         now = self._clock()
         new_events = [HistoryEvent(EventType.ORCHESTRATOR_STARTED, {}, now), *(m.event for m in current)]
-        with _tracer.start_as_current_span(
-            f"orchestrator {instance.name}", attributes={"papyr.instance_id": instance_id}
+        with _tracer.start_as_current_span(  # in the invoice's trace, when its input carries one
+            f"orchestrator {instance.name}", context=_trace_context(history + new_events),
+            attributes={"papyr.instance_id": instance_id},
         ):
             result = self._replay(instance, history + new_events, len(history))
         episode = self._episode(instance, history, [m.id for m in inbox], new_events, result, now)
@@ -304,7 +306,7 @@ class EmbeddedEngine:
     def _call_activity(self, item: WorkItem) -> tuple[Any, str | None]:
         attributes: dict[str, str | int] = {"papyr.instance_id": item.instance_id, "papyr.activity": item.activity,
                       "papyr.task_id": item.task_id, "papyr.attempt": item.attempt}
-        with _tracer.start_as_current_span(f"activity {item.activity}", attributes=attributes) as span:
+        with activity_span(item.activity, item.input, attributes) as span:  # a child of the invoice's trace
             function = self._activities.get(item.activity)
             try:
                 if function is None:
@@ -314,6 +316,15 @@ class EmbeddedEngine:
                 span.record_exception(error)
                 span.set_status(StatusCode.ERROR, str(error))
                 return None, f"{type(error).__name__}: {error}"
+
+
+def _trace_context(events: list[HistoryEvent]) -> Any:
+    """The trace the orchestration input carries (None: a span of its own)."""
+    for event in events:
+        if event.event_type is EventType.EXECUTION_STARTED:
+            started_input = event.payload.get("input")
+            return context_from(started_input.get(TRACE_KEY)) if isinstance(started_input, dict) else None
+    return None
 
 
 def _process_tag(pid: int) -> str:

@@ -11,12 +11,14 @@ from multiprocessing import get_context
 from shared.intake.service import IngestResult, ingest_message
 from shared.services import Services, set_services
 from shared.settings import Settings
+from shared.telemetry import configure_telemetry, pending_traces
 
 _worker_services: Services | None = None
 
 
 def _init_worker(settings: Settings) -> None:
     global _worker_services
+    configure_telemetry()  # a spawned interpreter: the exporters the environment names, like the parent's
     _worker_services = Services.from_settings(settings)
     set_services(_worker_services)
 
@@ -35,7 +37,11 @@ class IntakePool:
 
     async def ingest(self, raw: bytes, *, mailbox: str | None, source: str) -> IngestResult:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, _ingest, raw, mailbox, source)
+        result = await loop.run_in_executor(self._executor, _ingest, raw, mailbox, source)
+        # The worker's intake spans opened the documents' traces; this process starts the orchestrations.
+        for invoice_id, carrier in result.traces.items():
+            pending_traces.remember(invoice_id, carrier)
+        return result
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared import telemetry
 from shared.domain import AuditEntry, DocumentRef, InvoiceRecord, MailContext
 from shared.ports import OrchestrationClient
 from shared.services import Services, get_services
@@ -46,6 +48,9 @@ class IngestResult(BaseModel):
     documents: list[DocumentRef] = Field(default_factory=list)
     duplicates: list[str] = Field(default_factory=list)  # invoice ids seen before
     skipped: list[str] = Field(default_factory=list)
+    # W3C trace carrier of each new document's intake span, by invoice id: the orchestration started
+    # for it (maybe in another process: the intake pool) continues that trace.
+    traces: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -86,7 +91,7 @@ def ingest_file(
     )
     if duplicate_of:
         return IngestResult(source=filename, outcome=Outcome.DUPLICATE_DOCUMENT, duplicates=[duplicate_of])
-    return IngestResult(source=filename, outcome=Outcome.NEW, documents=[ref])
+    return IngestResult(source=filename, outcome=Outcome.NEW, documents=[ref], traces=_traces([ref]))
 
 
 def ingest_message(
@@ -119,7 +124,14 @@ def ingest_message(
     # Claimed last: a crash before this line re-reads the message next time, and its documents
     # dedupe by content hash; claimed first, a crash would have lost them.
     services.repo.claim_message(mailbox or "", message_key)
+    result.traces = _traces(result.documents)
     return result
+
+
+def _traces(refs: list[DocumentRef]) -> dict[str, dict[str, str]]:
+    """The carriers ``store_document`` left for these documents (they stay there too, for a start
+    in this process)."""
+    return {ref.sha256: carrier for ref in refs if (carrier := telemetry.pending_traces.get(ref.sha256))}
 
 
 def store_document(
@@ -140,11 +152,15 @@ def store_document(
             AuditEntry(actor="papyr", action="duplicate_received", detail=_mail_detail(mail, safe_name)),
         )
         return existing.document, digest
-    services.blobs.put(blob_name, data, content_type)
-    services.repo.save_invoice(InvoiceRecord(id=digest, document=ref))
-    services.repo.append_audit(
-        digest, AuditEntry(actor="papyr", action="received", detail=_mail_detail(mail, safe_name))
-    )
+    # A new document opens its invoice's trace; the orchestration's activities continue it.
+    attributes = {"papyr.filename": safe_name, "papyr.content_type": content_type, "papyr.bytes": len(data)}
+    with telemetry.document_span(digest, {**attributes, **({"papyr.mailbox": mail.mailbox} if mail.mailbox else {})}):
+        services.blobs.put(blob_name, data, content_type)
+        services.repo.save_invoice(InvoiceRecord(id=digest, document=ref))
+        services.repo.append_audit(
+            digest, AuditEntry(actor="papyr", action="received", detail=_mail_detail(mail, safe_name))
+        )
+        telemetry.pending_traces.remember(digest, telemetry.current_carrier())
     return ref, None
 
 
@@ -152,10 +168,12 @@ def _mail_detail(mail: MailContext, filename: str) -> dict[str, Any]:
     return {"filename": filename, **mail.model_dump(mode="json", exclude_none=True)}
 
 
-def orchestration_input(ref: DocumentRef, settings: Settings) -> dict[str, Any]:
-    """The orchestration's input: the document reference and the approval timings (orchestrators
-    may not read settings themselves)."""
-    return {
+def orchestration_input(
+    ref: DocumentRef, settings: Settings, trace: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The orchestration's input: the document reference, the approval timings (orchestrators
+    may not read settings themselves) and, when traced, the invoice's W3C trace carrier."""
+    payload: dict[str, Any] = {
         "document": ref.model_dump(mode="json"),
         "approval": {
             "remind_after_hours": settings.remind_after_hours,
@@ -163,6 +181,19 @@ def orchestration_input(ref: DocumentRef, settings: Settings) -> dict[str, Any]:
             "expire_after_hours": settings.expire_after_hours,
         },
     }
+    if trace:
+        payload[telemetry.TRACE_KEY] = dict(trace)
+    return payload
+
+
+def _trace_for(ref: DocumentRef) -> dict[str, str]:
+    """The carrier intake left for this document; without one (intake in a process that traced
+    nothing), a root span opened now, so the invoice still gets its trace."""
+    carrier = telemetry.pending_traces.take(ref.sha256)
+    if carrier:
+        return carrier
+    with telemetry.document_span(ref.sha256, {"papyr.filename": ref.filename}):
+        return telemetry.current_carrier()
 
 
 async def start_orchestrations(
@@ -176,6 +207,8 @@ async def start_orchestrations(
     started = []
     for ref in refs:
         started.append(
-            await client.start(ORCHESTRATOR_NAME, instance_id_for(ref.sha256), orchestration_input(ref, settings))
+            await client.start(
+                ORCHESTRATOR_NAME, instance_id_for(ref.sha256), orchestration_input(ref, settings, _trace_for(ref))
+            )
         )
     return started

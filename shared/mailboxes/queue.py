@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 QUEUE_FILE = "notifications.sqlite3"
 MAX_DELIVERY_COUNT = 10  # Service Bus's default
@@ -45,6 +45,30 @@ class QueuedMessage:
     delivery_count: int  # including this delivery
     enqueued_at: float  # epoch seconds
     lock_token: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A dead-lettered notification as ``papyr deadletter`` shows it (SQLite or Service Bus)."""
+
+    message_id: str
+    body: dict[str, Any]
+    reason: str
+    session: str | None
+    delivery_count: int
+    enqueued_at: float | None  # epoch seconds
+
+
+class DeadLetterStore(Protocol):
+    """The dead-letter operations of a notification queue (``papyr deadletter``)."""
+
+    def dead_lettered(self) -> list[DeadLetter]: ...
+
+    def resubmit_dead_letter(self, message_id: str) -> str | None:
+        """Back onto the queue for a fresh set of deliveries; the id it is queued under, None if absent."""
+        ...
+
+    def purge_dead_letter(self, message_id: str) -> bool: ...
 
 
 class SqliteNotificationQueue:
@@ -183,6 +207,37 @@ class SqliteNotificationQueue:
         """(message id, body, reason) of every dead-lettered message, oldest first."""
         rows = self._db().execute("SELECT message_id, body, reason FROM dead_letters ORDER BY seq").fetchall()
         return [(row[0], json.loads(row[1]), row[2]) for row in rows]
+
+    def dead_lettered(self) -> list[DeadLetter]:
+        rows = self._db().execute(
+            "SELECT message_id, body, reason, session, delivery_count, enqueued_at FROM dead_letters ORDER BY seq"
+        ).fetchall()
+        return [DeadLetter(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5]) for row in rows]
+
+    def resubmit_dead_letter(self, message_id: str) -> str | None:
+        """Move the oldest dead letter with this id back to the queue, deliveries counted afresh (its
+        original place in the order kept; the dedupe window does not apply to a resubmission)."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT seq FROM dead_letters WHERE message_id = ? ORDER BY seq LIMIT 1", (message_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "INSERT INTO messages (seq, message_id, session, body, enqueued_at, delivery_count)"
+                " SELECT seq, message_id, session, body, enqueued_at, 0 FROM dead_letters WHERE seq = ?",
+                (row[0],),
+            )
+            db.execute("DELETE FROM dead_letters WHERE seq = ?", (row[0],))
+        self._sent.set()
+        return message_id
+
+    def purge_dead_letter(self, message_id: str) -> bool:
+        with self._write() as db:
+            return db.execute(
+                "DELETE FROM dead_letters WHERE seq = (SELECT seq FROM dead_letters WHERE message_id = ?"
+                " ORDER BY seq LIMIT 1)", (message_id,)
+            ).rowcount > 0
 
     def count(self) -> int:
         """Messages waiting or locked (not dead-lettered)."""

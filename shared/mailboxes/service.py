@@ -37,6 +37,8 @@ from shared.mailboxes.registry import MailboxRegistry
 from shared.mailboxes.secrets import SecretBox
 from shared.ports import OrchestrationClient
 from shared.services import Services, get_services
+from shared.settings import Settings
+from shared.telemetry import observe_queue_depth
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -493,11 +495,25 @@ def get_mailbox_service(services: Services | None = None) -> MailboxService:
         service = _cache.get(data_dir)
         if service is None or service.services is not services:
             registry = MailboxRegistry.in_data_dir(data_dir, SecretBox.from_settings(services.settings))
-            queue = SqliteNotificationQueue(
-                data_dir / QUEUE_FILE, dedupe_window_s=services.settings.notification_dedupe_s
-            )
+            queue = build_notification_queue(services.settings)
+            observe_queue_depth("notifications", queue)
             service = _cache[data_dir] = MailboxService(registry, queue, services)
         return service
+
+
+def build_notification_queue(settings: Settings) -> NotificationQueue[Any]:
+    """Service Bus when the settings name a namespace or connection string, else the SQLite queue."""
+    connection_string = settings.servicebus_connection_string
+    if settings.servicebus_namespace or connection_string:
+        from shared.adapters.azure.servicebus import ServiceBusNotificationQueue
+
+        return ServiceBusNotificationQueue.from_settings(
+            settings.servicebus_namespace, settings.intake_queue,
+            connection_string=connection_string.get_secret_value() if connection_string else None,
+            deadletter_queue=settings.intake_deadletter_queue,
+        )
+    return SqliteNotificationQueue(settings.data_dir.resolve() / QUEUE_FILE,
+                                   dedupe_window_s=settings.notification_dedupe_s)
 
 
 def set_mailbox_service(service: MailboxService) -> None:

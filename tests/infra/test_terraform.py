@@ -206,7 +206,7 @@ def test_cosmos_is_serverless_keyless_private_with_the_adapters_containers() -> 
     assert {name: spec.partition_key_path for name, spec in layout.CONTAINERS.items()} == containers
 
 
-def test_service_bus_intake_queue_dedupes_sessions_and_dead_letters() -> None:
+def test_service_bus_intake_queue_dedupes_and_dead_letters() -> None:
     namespace = resource("azurerm_servicebus_namespace.main")
     assert namespace["local_auth_enabled"] is False
     queue = resource("azurerm_servicebus_queue.intake")
@@ -214,7 +214,8 @@ def test_service_bus_intake_queue_dedupes_sessions_and_dead_letters() -> None:
     assert queue["requires_duplicate_detection"] is True
     assert queue["dead_lettering_on_message_expiration"] is True
     assert queue["requires_session"] == "${var.intake_queue_sessions}"
-    assert declared_variables()["intake_queue_sessions"]["default"] is True
+    # Off by default: the drain reads over the Service Bus REST API, which cannot receive from sessions.
+    assert declared_variables()["intake_queue_sessions"]["default"] is False
     assert queue["max_delivery_count"] == "${var.intake_max_delivery_count}"
 
 
