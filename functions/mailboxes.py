@@ -2,8 +2,11 @@
 the drain of accepted notifications. (The push endpoints themselves are HTTP routes of
 ``shared.api.routes``, registered by ``functions/http_api.py``.)
 
-The queue is the embedded one until the Service Bus adapter (issue 7) replaces it; then the drain
-timer becomes a Service Bus session trigger calling the same ``MailboxService.drain``.
+The queue is Service Bus when the settings name a namespace (``shared.adapters.azure.servicebus``,
+over its REST API), else the embedded SQLite queue; a timer drains it every 10 seconds with the same
+``MailboxService.drain`` the local host runs. (A Service Bus session trigger would give each mailbox
+an exclusive receiver; the REST drain cannot read session queues, and concurrent reconciles of one
+mailbox are safe because intake dedupes messages and documents.)
 
 No ``from __future__ import annotations``: the Functions worker reads these annotations.
 """
