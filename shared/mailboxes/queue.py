@@ -13,11 +13,12 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from shared.adapters.local.sqlite_db import SqliteDatabase
 
 QUEUE_FILE = "notifications.sqlite3"
 MAX_DELIVERY_COUNT = 10  # Service Bus's default
@@ -86,38 +87,18 @@ class SqliteNotificationQueue:
         self.dedupe_window_s = dedupe_window_s
         self.max_delivery_count = max_delivery_count
         self._clock = clock
-        self._local = threading.local()
+        self._db = SqliteDatabase(path)
         self._sent = threading.Event()  # wakes a waiting receiver in this process
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._write() as db:
+        with self._db.write() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def send(self, message_id: str, body: dict[str, Any], session: str | None = None) -> bool:
         """Persist a message; False (and nothing stored) when ``message_id`` was sent within the
         dedupe window. Returns only after the message is durable."""
         now = self._clock()
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute("DELETE FROM dedupe WHERE expires_at <= ?", (now,))
             inserted = db.execute(
                 "INSERT OR IGNORE INTO dedupe (message_id, expires_at) VALUES (?, ?)",
@@ -138,7 +119,7 @@ class SqliteNotificationQueue:
         delivered again; one delivered ``max_delivery_count`` times is dead-lettered instead."""
         now = self._clock()
         taken: list[QueuedMessage] = []
-        with self._write() as db:
+        with self._db.write() as db:
             busy = {
                 row[0]
                 for row in db.execute(
@@ -175,14 +156,14 @@ class SqliteNotificationQueue:
 
     def complete(self, message: QueuedMessage) -> bool:
         """Remove a message this receiver still holds the lock on; False when the lock was lost."""
-        with self._write() as db:
+        with self._db.write() as db:
             return db.execute(
                 "DELETE FROM messages WHERE seq = ? AND lock_token = ?", (message.seq, message.lock_token)
             ).rowcount > 0
 
     def abandon(self, message: QueuedMessage) -> None:
         """Unlock for another delivery; after the last allowed delivery the message is dead-lettered."""
-        with self._write() as db:
+        with self._db.write() as db:
             held = db.execute(
                 "SELECT delivery_count FROM messages WHERE seq = ? AND lock_token = ?",
                 (message.seq, message.lock_token),
@@ -196,7 +177,7 @@ class SqliteNotificationQueue:
         self._sent.set()
 
     def dead_letter(self, message: QueuedMessage, reason: str) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             held = db.execute(
                 "SELECT 1 FROM messages WHERE seq = ? AND lock_token = ?", (message.seq, message.lock_token)
             ).fetchone()
@@ -205,11 +186,13 @@ class SqliteNotificationQueue:
 
     def dead_letters(self) -> list[tuple[str, dict[str, Any], str]]:
         """(message id, body, reason) of every dead-lettered message, oldest first."""
-        rows = self._db().execute("SELECT message_id, body, reason FROM dead_letters ORDER BY seq").fetchall()
+        rows = self._db.connection().execute(
+            "SELECT message_id, body, reason FROM dead_letters ORDER BY seq"
+        ).fetchall()
         return [(row[0], json.loads(row[1]), row[2]) for row in rows]
 
     def dead_lettered(self) -> list[DeadLetter]:
-        rows = self._db().execute(
+        rows = self._db.connection().execute(
             "SELECT message_id, body, reason, session, delivery_count, enqueued_at FROM dead_letters ORDER BY seq"
         ).fetchall()
         return [DeadLetter(row[0], json.loads(row[1]), row[2], row[3], row[4], row[5]) for row in rows]
@@ -217,7 +200,7 @@ class SqliteNotificationQueue:
     def resubmit_dead_letter(self, message_id: str) -> str | None:
         """Move the oldest dead letter with this id back to the queue, deliveries counted afresh (its
         original place in the order kept; the dedupe window does not apply to a resubmission)."""
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute(
                 "SELECT seq FROM dead_letters WHERE message_id = ? ORDER BY seq LIMIT 1", (message_id,)
             ).fetchone()
@@ -233,7 +216,7 @@ class SqliteNotificationQueue:
         return message_id
 
     def purge_dead_letter(self, message_id: str) -> bool:
-        with self._write() as db:
+        with self._db.write() as db:
             return db.execute(
                 "DELETE FROM dead_letters WHERE seq = (SELECT seq FROM dead_letters WHERE message_id = ?"
                 " ORDER BY seq LIMIT 1)", (message_id,)
@@ -241,7 +224,7 @@ class SqliteNotificationQueue:
 
     def count(self) -> int:
         """Messages waiting or locked (not dead-lettered)."""
-        row = self._db().execute("SELECT COUNT(*) FROM messages").fetchone()
+        row = self._db.connection().execute("SELECT COUNT(*) FROM messages").fetchone()
         return int(row[0])
 
     @staticmethod

@@ -15,17 +15,20 @@ version n to n + 1 and every statement is idempotent, so a half-applied migratio
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shared.adapters.local.sqlite_db import SqliteDatabase
 from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, Vendor
 from shared.domain.keys import invoice_number_key, vendor_key
 
 BUSY_TIMEOUT_MS = 30_000
+_PRAGMAS = (
+    f"busy_timeout = {BUSY_TIMEOUT_MS}",
+    "journal_mode = WAL",
+    "synchronous = FULL",  # claims must survive a power cut
+    "foreign_keys = ON",
+)
 
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -91,50 +94,20 @@ class SqliteRepository:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        # One connection per thread, each kept so that close() can close them all.
+        self._db = SqliteDatabase(
+            self.path, timeout_s=BUSY_TIMEOUT_MS / 1000, pragmas=_PRAGMAS, track_connections=True
+        )
         self._migrate()
 
     # -- connections ---------------------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            # Autocommit mode (isolation_level=None): transactions are explicit, see _write().
-            connection = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-            connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = FULL")  # claims must survive a power cut
-            connection.execute("PRAGMA foreign_keys = ON")
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
-
     def close(self) -> None:
         """Close every thread's connection (the repository must not be used afterwards)."""
-        with self._connections_lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._db.close()
 
     def _migrate(self) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path} has schema version {version}; this Papyr knows up to {SCHEMA_VERSION}")
@@ -144,7 +117,7 @@ class SqliteRepository:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def schema_version(self) -> int:
-        return int(self._connection().execute("PRAGMA user_version").fetchone()[0])
+        return int(self._db.connection().execute("PRAGMA user_version").fetchone()[0])
 
     # -- invoices ------------------------------------------------------------------------------
 
@@ -153,7 +126,7 @@ class SqliteRepository:
         extraction = record.extraction
         vendor = vendor_key(extraction.value("vendor_name")) if extraction else ""
         number = invoice_number_key(extraction.value("invoice_number")) if extraction else ""
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 """INSERT INTO invoices (id, status, vendor_key, invoice_number_key, created_at, updated_at, record)
                    VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -176,17 +149,17 @@ class SqliteRepository:
             )
 
     def get_invoice(self, invoice_id: str) -> InvoiceRecord | None:
-        row = self._connection().execute("SELECT record FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
+        row = self._db.connection().execute("SELECT record FROM invoices WHERE id = ?", (invoice_id,)).fetchone()
         return InvoiceRecord.model_validate_json(row[0]) if row else None
 
     def list_invoices(self, status: InvoiceStatus | None = None, limit: int = 500) -> list[InvoiceRecord]:
         """Newest first (by created_at, then id for a stable order)."""
         if status is None:
-            rows = self._connection().execute(
+            rows = self._db.connection().execute(
                 "SELECT record FROM invoices ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
             )
         else:
-            rows = self._connection().execute(
+            rows = self._db.connection().execute(
                 "SELECT record FROM invoices WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?",
                 (InvoiceStatus(status).value, limit),
             )
@@ -197,7 +170,7 @@ class SqliteRepository:
         oldest first. An empty key matches nothing: a missing number is not evidence of a duplicate."""
         if not vendor_key or not invoice_number_key:
             return []
-        rows = self._connection().execute(
+        rows = self._db.connection().execute(
             """SELECT record FROM invoices WHERE vendor_key = ? AND invoice_number_key = ?
                ORDER BY created_at, id""",
             (vendor_key, invoice_number_key),
@@ -207,7 +180,7 @@ class SqliteRepository:
     # -- audit trail ---------------------------------------------------------------------------
 
     def append_audit(self, invoice_id: str, entry: AuditEntry) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "INSERT INTO audit (invoice_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
                 (
@@ -221,7 +194,7 @@ class SqliteRepository:
 
     def audit_trail(self, invoice_id: str) -> list[AuditEntry]:
         """Entries in the order they were appended."""
-        rows = self._connection().execute(
+        rows = self._db.connection().execute(
             "SELECT at, actor, action, detail FROM audit WHERE invoice_id = ? ORDER BY id", (invoice_id,)
         )
         return [
@@ -232,7 +205,7 @@ class SqliteRepository:
     # -- dedupe and exactly-once ledgers -------------------------------------------------------
 
     def claim_message(self, mailbox: str, message_id: str) -> bool:
-        with self._write() as db:
+        with self._db.write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO messages (mailbox, message_id, claimed_at) VALUES (?, ?, ?)",
                 (mailbox, message_id, _now()),
@@ -240,13 +213,13 @@ class SqliteRepository:
             return cursor.rowcount == 1
 
     def message_claimed(self, mailbox: str, message_id: str) -> bool:
-        row = self._connection().execute(
+        row = self._db.connection().execute(
             "SELECT 1 FROM messages WHERE mailbox = ? AND message_id = ?", (mailbox, message_id)
         ).fetchone()
         return row is not None
 
     def claim_export(self, invoice_id: str, target: str) -> bool:
-        with self._write() as db:
+        with self._db.write() as db:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO exports (invoice_id, target, claimed_at) VALUES (?, ?, ?)",
                 (invoice_id, target, _now()),
@@ -260,7 +233,7 @@ class SqliteRepository:
         key = vendor_key(vendor.name)
         if not key:
             raise ValueError("a vendor needs a name")
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 """INSERT INTO vendors (key, name, record) VALUES (?, ?, ?)
                    ON CONFLICT (key) DO UPDATE SET name = excluded.name, record = excluded.record""",
@@ -268,5 +241,5 @@ class SqliteRepository:
             )
 
     def list_vendors(self) -> list[Vendor]:
-        rows = self._connection().execute("SELECT record FROM vendors ORDER BY key")
+        rows = self._db.connection().execute("SELECT record FROM vendors ORDER BY key")
         return [Vendor.model_validate_json(row[0]) for row in rows]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,59 +16,14 @@ from azure.cosmos import CosmosClient
 from shared.adapters.azure.cosmos import CosmosRepository
 from shared.adapters.azure.cosmos_layout import CONTAINERS
 from shared.adapters.local.sqlite import SqliteRepository
-from shared.domain import (
-    AuditEntry,
-    DocumentRef,
-    ExtractedField,
-    Extraction,
-    Finding,
-    InvoiceRecord,
-    InvoiceStatus,
-    Provenance,
-    Severity,
-    Source,
-    Vendor,
-)
+from shared.domain import AuditEntry, Finding, InvoiceStatus, Severity, Vendor
 from shared.domain.keys import invoice_number_key, vendor_key
 from shared.ports import Repository
+from tests.factories import T0, make_record
 from tests.shared.adapters.recorded.cosmos.responder import ENDPOINT, CosmosShapedTransport
 
-T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 # The emulator's published development key (not a secret); the responder does not check signatures.
 EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
-
-
-def _field(value: str) -> ExtractedField:
-    return ExtractedField(value=value, confidence=0.9, provenance=Provenance(source=Source.TEXT, page=1))
-
-
-def make_record(
-    invoice_id: str,
-    *,
-    vendor: str | None = "ACME GmbH",
-    number: str | None = "INV-001",
-    status: InvoiceStatus = InvoiceStatus.RECEIVED,
-    created_at: datetime = T0,
-) -> InvoiceRecord:
-    fields = {"total": _field("119.00"), "currency": _field("EUR")}
-    if vendor is not None:
-        fields["vendor_name"] = _field(vendor)
-    if number is not None:
-        fields["invoice_number"] = _field(number)
-    return InvoiceRecord(
-        id=invoice_id,
-        document=DocumentRef(
-            sha256=invoice_id,
-            blob_name=f"documents/{invoice_id}.pdf",
-            filename="invoice.pdf",
-            content_type="application/pdf",
-            size=1234,
-        ),
-        status=status,
-        extraction=Extraction(fields=fields),
-        created_at=created_at,
-        updated_at=created_at,
-    )
 
 
 def cosmos_repository() -> tuple[CosmosRepository, CosmosShapedTransport]:
@@ -86,8 +42,21 @@ def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repository]
         yield cosmos_repository()[0]
 
 
-def test_cosmos_repository_satisfies_the_protocol() -> None:
-    typed: Repository = cosmos_repository()[0]
+def test_satisfies_the_repository_protocol(repo: Repository) -> None:
+    typed: Repository = repo  # mypy checks the structural match; here: every method exists
+    for method in (
+        "save_invoice",
+        "get_invoice",
+        "list_invoices",
+        "find_by_business_key",
+        "append_audit",
+        "audit_trail",
+        "claim_message",
+        "upsert_vendor",
+        "list_vendors",
+        "claim_export",
+    ):
+        assert callable(getattr(typed, method))
     for name in Repository.__dict__:
         if not name.startswith("_"):
             assert callable(getattr(typed, name)), name
@@ -99,8 +68,10 @@ def test_save_and_get_round_trips_the_whole_record(repo: Repository) -> None:
         Finding(code="arithmetic.total_mismatch", severity=Severity.HIGH, message="off", evidence={"diff": "0.01"})
     )
     repo.save_invoice(record)
+    loaded = repo.get_invoice("a" * 64)
 
-    assert repo.get_invoice("a" * 64) == record
+    assert loaded == record
+    assert loaded is not None and loaded.total is not None and loaded.total.amount == Decimal("119.00")
     assert repo.get_invoice("missing") is None
 
 
@@ -120,6 +91,12 @@ def test_list_invoices_newest_first_with_status_filter_and_limit(repo: Repositor
     statuses = [InvoiceStatus.APPROVED, InvoiceStatus.AWAITING_APPROVAL, InvoiceStatus.APPROVED, InvoiceStatus.REJECTED]
     for i, status in enumerate(statuses):
         repo.save_invoice(make_record(f"id{i}", status=status, created_at=T0 + timedelta(minutes=i)))
+
+    assert [r.id for r in repo.list_invoices()] == ["id3", "id2", "id1", "id0"]
+    assert [r.id for r in repo.list_invoices(InvoiceStatus.APPROVED)] == ["id2", "id0"]
+    assert [r.id for r in repo.list_invoices(limit=2)] == ["id3", "id2"]
+    assert repo.list_invoices(InvoiceStatus.EXPORTED) == []
+
     repo.save_invoice(make_record("id9", created_at=T0 + timedelta(minutes=3)))  # ties on time: id breaks it
 
     assert [r.id for r in repo.list_invoices()] == ["id9", "id3", "id2", "id1", "id0"]
@@ -129,7 +106,8 @@ def test_list_invoices_newest_first_with_status_filter_and_limit(repo: Repositor
 
 
 def test_list_orders_by_instant_across_time_zones(repo: Repository) -> None:
-    earlier = datetime(2024, 3, 1, 10, 30, tzinfo=timezone(timedelta(hours=2)))  # 08:30 UTC
+    # 10:30 at +02:00 is 08:30 UTC: earlier than 09:00 UTC although its wall-clock text is later.
+    earlier = datetime(2024, 3, 1, 10, 30, tzinfo=timezone(timedelta(hours=2)))
     repo.save_invoice(make_record("utc9", created_at=T0))
     repo.save_invoice(make_record("plus2", created_at=earlier))
 
@@ -137,9 +115,14 @@ def test_list_orders_by_instant_across_time_zones(repo: Repository) -> None:
     assert repo.get_invoice("plus2") == make_record("plus2", created_at=earlier)
 
 
-def test_find_by_business_key_matches_spelling_variants_oldest_first(repo: Repository) -> None:
-    repo.save_invoice(make_record("resent", vendor="Acme GmbH.", number="inv 1", created_at=T0 + timedelta(days=1)))
-    repo.save_invoice(make_record("first", vendor="ACME GmbH", number="INV-001", created_at=T0))
+@pytest.mark.parametrize("oldest_saved_first", [True, False], ids=["saved-in-time-order", "saved-newest-first"])
+def test_find_by_business_key_matches_spelling_variants_oldest_first(
+    repo: Repository, oldest_saved_first: bool
+) -> None:
+    first = make_record("first", vendor="ACME GmbH", number="INV-001", created_at=T0)
+    resent = make_record("resent", vendor="Acme GmbH.", number="inv 1", created_at=T0 + timedelta(days=1))
+    for record in (first, resent) if oldest_saved_first else (resent, first):
+        repo.save_invoice(record)
     repo.save_invoice(make_record("other-number", vendor="ACME GmbH", number="INV-002"))
     repo.save_invoice(make_record("other-vendor", vendor="Globex Ltd", number="INV-001"))
 
@@ -150,6 +133,7 @@ def test_find_by_business_key_matches_spelling_variants_oldest_first(repo: Repos
 
 def test_find_by_business_key_never_matches_on_missing_keys(repo: Repository) -> None:
     repo.save_invoice(make_record("no-number-1", number=None))
+    repo.save_invoice(make_record("no-number-2", number=None))
     repo.save_invoice(make_record("no-vendor", vendor=None))
 
     assert repo.find_by_business_key(vendor_key("ACME GmbH"), "") == []
@@ -164,12 +148,20 @@ def test_record_without_extraction_is_stored(repo: Repository) -> None:
     assert repo.find_by_business_key(vendor_key("ACME GmbH"), invoice_number_key("INV-001")) == []
 
 
-def test_audit_trail_keeps_entries_in_append_order(repo: Repository) -> None:
-    entries = [
-        AuditEntry(at=T0 + timedelta(hours=2), actor="papyr", action="received", detail={"blob": "documents/x.pdf"}),
-        AuditEntry(at=T0, actor="papyr", action="extracted", detail={"fields": 12, "nested": {"a": [1, 2]}}),
-        AuditEntry(at=T0 + timedelta(hours=1), actor="cfo@example.com", action="approved", detail={"comment": "ok"}),
-    ]
+IN_TIME_ORDER = [
+    AuditEntry(at=T0, actor="papyr", action="received", detail={"blob": "documents/x.pdf"}),
+    AuditEntry(at=T0 + timedelta(seconds=5), actor="papyr", action="extracted", detail={"fields": 12}),
+    AuditEntry(at=T0 + timedelta(hours=2), actor="cfo@example.com", action="approved", detail={"comment": "fine, ok"}),
+]
+OUT_OF_TIME_ORDER = [
+    AuditEntry(at=T0 + timedelta(hours=2), actor="papyr", action="received", detail={"blob": "documents/x.pdf"}),
+    AuditEntry(at=T0, actor="papyr", action="extracted", detail={"fields": 12, "nested": {"a": [1, 2]}}),
+    AuditEntry(at=T0 + timedelta(hours=1), actor="cfo@example.com", action="approved", detail={"comment": "ok"}),
+]
+
+
+@pytest.mark.parametrize("entries", [IN_TIME_ORDER, OUT_OF_TIME_ORDER], ids=["in-time-order", "out-of-time-order"])
+def test_audit_trail_keeps_entries_in_append_order(repo: Repository, entries: list[AuditEntry]) -> None:
     for entry in entries:  # append order, not the entries' own timestamps, is the trail's order
         repo.append_audit("inv-1", entry)
     repo.append_audit("inv-2", AuditEntry(actor="papyr", action="received"))
@@ -222,18 +214,20 @@ def test_upsert_vendor_replaces_by_normalised_name(repo: Repository) -> None:
         repo.upsert_vendor(Vendor(name="  "))
 
 
-def test_threads_write_and_claim_concurrently(repo: Repository) -> None:
+@pytest.mark.parametrize(("workers", "per_worker"), [(4, 10), (8, 25)])
+def test_threads_write_and_claim_concurrently(repo: Repository, workers: int, per_worker: int) -> None:
     def work(worker: int) -> list[bool]:
         claims = []
-        for i in range(10):
+        for i in range(per_worker):
             repo.save_invoice(make_record(f"w{worker}-{i}", created_at=T0 + timedelta(seconds=i)))
             repo.append_audit(f"w{worker}-{i}", AuditEntry(actor=f"worker-{worker}", action="saved"))
             claims.append(repo.claim_message("ap@example.com", f"<shared-{i}@x>"))
         return claims
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(work, range(4)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(work, range(workers)))
 
-    assert len(repo.list_invoices(limit=1000)) == 4 * 10
-    assert all(len(repo.audit_trail(f"w{w}-{i}")) == 1 for w in range(4) for i in range(10))
-    assert [sum(result[i] for result in results) for i in range(10)] == [1] * 10
+    assert len(repo.list_invoices(limit=1000)) == workers * per_worker
+    assert all(len(repo.audit_trail(f"w{w}-{i}")) == 1 for w in range(workers) for i in range(per_worker))
+    # Each shared message id was claimed by exactly one thread.
+    assert [sum(result[i] for result in results) for i in range(per_worker)] == [1] * per_worker

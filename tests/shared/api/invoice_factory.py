@@ -21,7 +21,6 @@ from shared.domain import (
     AuditEntry,
     Decision,
     DecisionKind,
-    DocumentRef,
     DocumentType,
     ExtractedField,
     Extraction,
@@ -30,7 +29,6 @@ from shared.domain import (
     InvoiceStatus,
     LineItem,
     MailContext,
-    Provenance,
     Route,
     RouteKind,
     Severity,
@@ -39,6 +37,7 @@ from shared.domain import (
 from shared.ports import OrchestrationStatus
 from shared.services import Services
 from shared.settings import Settings
+from tests import factories
 
 SAMPLE_PDF = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "zugferd" / (
     "XML-Rechnung__FX__EN16931_Einfach.pdf"
@@ -54,8 +53,7 @@ def make_services(root: Path, **settings: Any) -> Services:
 
 def field(value: str, confidence: float = 0.97, page: int | None = 1, source: Source = Source.TEXT,
           text: str | None = None) -> ExtractedField:
-    return ExtractedField(value=value, confidence=confidence,
-                          provenance=Provenance(source=source, page=page, bbox=(10, 20, 110, 32), text=text))
+    return factories.field(value, confidence=confidence, source=source, page=page, bbox=(10, 20, 110, 32), text=text)
 
 
 def make_record(
@@ -99,10 +97,9 @@ def make_record(
     now = created_at or datetime(2024, 3, 2, 9, 30, tzinfo=UTC)
     record = InvoiceRecord(
         id=digest,
-        document=DocumentRef(sha256=digest, blob_name=blob_name, filename=filename,
-                             content_type="application/pdf", size=len(data),
-                             mail=MailContext(mailbox="ap@example.com", sender=sender,
-                                              subject=f"Invoice {number}")),
+        document=factories.document(digest, blob_name=blob_name, filename=filename, size=len(data),
+                                    mail=MailContext(mailbox="ap@example.com", sender=sender,
+                                                     subject=f"Invoice {number}")),
         status=status,
         reason=reason,
         extraction=extraction,

@@ -10,19 +10,8 @@ import pytest
 
 from shared.adapters.local.sqlite import SqliteRepository
 from shared.checks import check_bank_details, risk_score, run_checks
-from shared.domain import (
-    DocumentRef,
-    DocumentType,
-    ExtractedField,
-    Extraction,
-    Finding,
-    InvoiceRecord,
-    InvoiceStatus,
-    Provenance,
-    Severity,
-    Source,
-    Vendor,
-)
+from shared.domain import DocumentType, Extraction, Finding, InvoiceRecord, InvoiceStatus, Severity, Source, Vendor
+from tests.factories import document, fields
 
 ACME_IBAN = "DE89370400440532013000"
 OTHER_IBAN = "GB82WEST12345698765432"
@@ -32,16 +21,10 @@ def record(
     name: str, *, created: int = 1, document_type: DocumentType = DocumentType.INVOICE, **values: str
 ) -> InvoiceRecord:
     sha = hashlib.sha256(name.encode()).hexdigest()
-    fields = {
-        field: ExtractedField(value=value, confidence=0.97, provenance=Provenance(source=Source.TEXT, page=1))
-        for field, value in values.items()
-    }
     return InvoiceRecord(
         id=sha,
-        document=DocumentRef(
-            sha256=sha, blob_name=f"documents/{sha}.pdf", filename=name, content_type="application/pdf", size=1000
-        ),
-        extraction=Extraction(fields=fields, document_type=document_type, method=Source.TEXT),
+        document=document(sha, filename=name, size=1000),
+        extraction=Extraction(fields=fields(values, confidence=0.97), document_type=document_type, method=Source.TEXT),
         created_at=datetime(2024, 5, created, 9, 0, tzinfo=UTC),
     )
 

@@ -16,18 +16,16 @@ from shared.adapters.local.sqlite import SqliteRepository
 from shared.domain import (
     Decision,
     DecisionKind,
-    DocumentRef,
-    ExtractedField,
     Extraction,
     Finding,
     InvoiceRecord,
     InvoiceStatus,
     LineItem,
-    Provenance,
     Severity,
     Source,
 )
 from shared.export import CSV_COLUMNS, ExportRefused, export_invoice, export_json, export_names
+from tests.factories import document, fields
 
 SHA = hashlib.sha256(b"invoice 471102").hexdigest()
 APPROVED_AT = datetime(2024, 5, 6, 11, 0, tzinfo=UTC)
@@ -43,9 +41,6 @@ def approved_record(lines: bool = True) -> InvoiceRecord:
         "tax": "20.16",
         "total": "197.65",
         "iban": "DE89370400440532013000",
-    }
-    fields = {
-        k: ExtractedField(value=v, confidence=1.0, provenance=Provenance(source=Source.XML)) for k, v in values.items()
     }
     items = [
         LineItem(
@@ -63,15 +58,13 @@ def approved_record(lines: bool = True) -> InvoiceRecord:
     ]
     return InvoiceRecord(
         id=SHA,
-        document=DocumentRef(
-            sha256=SHA,
-            blob_name=f"documents/{SHA}.pdf",
-            filename="471102.pdf",
-            content_type="application/pdf",
-            size=100,
-        ),
+        document=document(SHA, filename="471102.pdf", size=100),
         status=InvoiceStatus.APPROVED,
-        extraction=Extraction(fields=fields, line_items=items if lines else [], method=Source.XML),
+        extraction=Extraction(
+            fields=fields(values, confidence=1.0, source=Source.XML, page=None),
+            line_items=items if lines else [],
+            method=Source.XML,
+        ),
         findings=[
             Finding(code="vendor.unknown", severity=Severity.LOW, message="The vendor is not in the vendor master.")
         ],

@@ -13,18 +13,17 @@ from shared.domain import (
     AuditEntry,
     Decision,
     DecisionKind,
-    DocumentRef,
     ExtractedField,
     Extraction,
     InvoiceRecord,
     InvoiceStatus,
     LineItem,
     MailContext,
-    Provenance,
     Source,
     Vendor,
 )
 from shared.routing import RoutingPolicy, route
+from tests import factories
 
 START = datetime(2024, 5, 6, 8, 30, tzinfo=UTC)
 PDF_BYTES = b"%PDF-1.7 sample invoice bytes"
@@ -34,11 +33,7 @@ SHA = hashlib.sha256(PDF_BYTES).hexdigest()
 def field(
     value: str, page: int = 1, box: tuple[float, float, float, float] | None = None, conf: float = 0.97
 ) -> ExtractedField:
-    return ExtractedField(
-        value=value,
-        confidence=conf,
-        provenance=Provenance(source=Source.TEXT, page=page, bbox=box or (380.0, 600.0, 520.0, 612.0)),
-    )
+    return factories.field(value, confidence=conf, page=page, bbox=box or (380.0, 600.0, 520.0, 612.0))
 
 
 def sample_record(tmp_path: Path) -> tuple[InvoiceRecord, list[AuditEntry]]:
@@ -77,11 +72,9 @@ def sample_record(tmp_path: Path) -> tuple[InvoiceRecord, list[AuditEntry]]:
     )
     record = InvoiceRecord(
         id=SHA,
-        document=DocumentRef(
-            sha256=SHA,
-            blob_name=f"documents/{SHA}.pdf",
+        document=factories.document(
+            SHA,
             filename="Rechnung RE-2024-0815.pdf",
-            content_type="application/pdf",
             size=len(PDF_BYTES),
             mail=MailContext(
                 mailbox="ap@example.com",

@@ -5,20 +5,10 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from shared.domain import (
-    DocumentRef,
-    DocumentType,
-    ExtractedField,
-    Extraction,
-    Finding,
-    InvoiceRecord,
-    Provenance,
-    RouteKind,
-    Severity,
-    Source,
-)
+from shared.domain import DocumentType, Extraction, Finding, InvoiceRecord, RouteKind, Severity, Source
 from shared.routing import RoutingPolicy, route
 from shared.settings import Settings
+from tests.factories import document, fields
 
 POLICY = RoutingPolicy(
     auto_approve_below=Decimal("1000"),
@@ -31,15 +21,12 @@ def invoice(
     total: str | None, document_type: DocumentType = DocumentType.INVOICE, currency: str = "EUR"
 ) -> InvoiceRecord:
     values = {"currency": currency, **({"total": total} if total is not None else {})}
-    fields = {
-        k: ExtractedField(value=v, confidence=1.0, provenance=Provenance(source=Source.XML)) for k, v in values.items()
-    }
     return InvoiceRecord(
         id="a" * 64,
-        document=DocumentRef(
-            sha256="a" * 64, blob_name="documents/a.pdf", filename="a.pdf", content_type="application/pdf", size=1
+        document=document("a" * 64, blob_name="documents/a.pdf", filename="a.pdf", size=1),
+        extraction=Extraction(
+            fields=fields(values, confidence=1.0, source=Source.XML, page=None), document_type=document_type
         ),
-        extraction=Extraction(fields=fields, document_type=document_type),
     )
 
 

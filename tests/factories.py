@@ -1,0 +1,86 @@
+"""Test data factories (paperless-style): domain objects built from a few keyword arguments, with
+defaults a test overrides only where it matters. Import as ``from tests.factories import ...``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from shared.domain import (
+    DocumentRef,
+    ExtractedField,
+    Extraction,
+    InvoiceRecord,
+    InvoiceStatus,
+    MailContext,
+    Provenance,
+    Source,
+)
+
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def field(
+    value: str,
+    *,
+    confidence: float = 0.9,
+    source: Source = Source.TEXT,
+    page: int | None = 1,
+    bbox: tuple[float, float, float, float] | None = None,
+    text: str | None = None,
+) -> ExtractedField:
+    return ExtractedField(
+        value=value, confidence=confidence, provenance=Provenance(source=source, page=page, bbox=bbox, text=text)
+    )
+
+
+def fields(
+    values: Mapping[str, str], *, confidence: float = 0.9, source: Source = Source.TEXT, page: int | None = 1
+) -> dict[str, ExtractedField]:
+    """One field per value, all read the same way."""
+    return {name: field(value, confidence=confidence, source=source, page=page) for name, value in values.items()}
+
+
+def document(
+    sha256: str,
+    *,
+    filename: str = "invoice.pdf",
+    size: int = 1234,
+    blob_name: str | None = None,
+    mail: MailContext | None = None,
+) -> DocumentRef:
+    """A stored PDF; its blob is ``documents/<sha256>.pdf`` unless ``blob_name`` says otherwise."""
+    return DocumentRef(
+        sha256=sha256,
+        blob_name=blob_name if blob_name is not None else f"documents/{sha256}.pdf",
+        filename=filename,
+        content_type="application/pdf",
+        size=size,
+        mail=mail if mail is not None else MailContext(),
+    )
+
+
+def make_record(
+    invoice_id: str,
+    *,
+    vendor: str | None = "ACME GmbH",
+    number: str | None = "INV-001",
+    status: InvoiceStatus = InvoiceStatus.RECEIVED,
+    created_at: datetime = T0,
+) -> InvoiceRecord:
+    """A received 119.00 EUR invoice whose document hash is its id; ``vendor`` or ``number`` None
+    leaves that field out of the extraction."""
+    values = {"total": "119.00", "currency": "EUR"}
+    if vendor is not None:
+        values["vendor_name"] = vendor
+    if number is not None:
+        values["invoice_number"] = number
+    return InvoiceRecord(
+        id=invoice_id,
+        document=document(invoice_id),
+        status=status,
+        extraction=Extraction(fields=fields(values)),
+        created_at=created_at,
+        updated_at=created_at,
+    )
