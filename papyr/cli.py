@@ -117,9 +117,13 @@ def _run_engine(host: Any, on_tick: Any) -> None:
 
 
 def _print_outcomes(host: Any, rows: list[tuple[str, Any]], json_output: bool) -> None:
+    # Five columns read on an 80-column terminal; --json (and `papyr status ID`) carry the rest.
     table = Table(title="Papyr: what happened to each document")
-    for column in ("file", "document", "status", "reason", "vendor", "number", "total", "risk", "findings"):
-        table.add_column(column, overflow="fold")
+    table.add_column("file", overflow="ellipsis", max_width=16, no_wrap=True)
+    table.add_column("status", max_width=10)
+    table.add_column("vendor · number", ratio=1, min_width=10, overflow="fold")
+    table.add_column("total", justify="right", no_wrap=True)
+    table.add_column("why", ratio=2, min_width=12, overflow="fold")
     for file, result in rows:
         ids = [ref.sha256 for ref in result.documents] + result.duplicates
         if not ids:
@@ -161,16 +165,15 @@ def _emit(table: Table, line: dict[str, Any], json_output: bool) -> None:
     if json_output:
         print(json.dumps(line, default=str), flush=True)
         return
+    why = [line.get("reason") or "", ", ".join(line.get("findings") or [])]
+    if line.get("risk_score"):
+        why.append(f"risk {line['risk_score']:.2f}")
     table.add_row(
         Path(line["file"]).name,
-        (line.get("invoice_id") or "")[:12],
-        line["status"],
-        line.get("reason") or "",
-        line.get("vendor") or "",
-        line.get("invoice_number") or "",
+        line["status"].replace("_", " "),
+        " · ".join(v for v in (line.get("vendor"), line.get("invoice_number")) if v),
         f"{line['total']} {line.get('currency') or ''}".strip() if line.get("total") else "",
-        f"{line['risk_score']:.2f}" if "risk_score" in line else "",
-        ", ".join(line.get("findings") or []),
+        "; ".join(part for part in why if part),
     )
 
 
