@@ -5,35 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from mailbox_fakes import T0, FakeConnector, FakeSubscriber, ManualClock
 
-from papyr.host import LocalHost, build_local_host
+from papyr.host import LocalHost
 from shared.mailboxes.models import Mailbox, MailRules, Notification, Provider, Subscription
 from shared.mailboxes.queue import SqliteNotificationQueue
 from shared.mailboxes.registry import MailboxRegistry
 from shared.mailboxes.secrets import SecretBox
 from shared.mailboxes.service import MAX_PROVIDER_REQUESTS, MailboxService
-from shared.services import set_services
 
 ADDRESS = "ap@papyr-demo.example"
-
-
-@pytest.fixture
-def host(tmp_path: Path) -> Iterator[LocalHost]:
-    local = build_local_host(tmp_path / "papyr")
-    yield local
-    local.engine.close()
-    set_services(None)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 @pytest.fixture

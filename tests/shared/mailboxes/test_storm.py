@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from mailbox_fakes import T0, FakeConnector, ManualClock
 
 from orchestrators.invoice import ORCHESTRATOR_NAME, instance_id_for
-from papyr.host import LocalHost, build_local_host
+from papyr.host import LocalHost
 from shared.intake import parse_message
 from shared.intake.service import sha256_hex
 from shared.mailboxes.models import Mailbox, MailRules, Provider, Subscription
@@ -23,23 +22,9 @@ from shared.mailboxes.queue import SqliteNotificationQueue
 from shared.mailboxes.registry import MailboxRegistry
 from shared.mailboxes.secrets import SecretBox
 from shared.mailboxes.service import MailboxService
-from shared.services import set_services
 
 ADDRESS = "ap@papyr-demo.example"
 CLIENT_STATE = "b6c1f0e2-storm-client-state"
-
-
-@pytest.fixture
-def host(tmp_path: Path) -> Iterator[LocalHost]:
-    local = build_local_host(tmp_path / "papyr")
-    yield local
-    local.engine.close()
-    set_services(None)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
 
 
 @pytest.fixture
