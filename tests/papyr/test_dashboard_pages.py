@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from starlette.testclient import TestClient
@@ -15,18 +13,7 @@ from starlette.testclient import TestClient
 from papyr.server import create_app
 from shared.domain import AuditEntry, Finding, InvoiceStatus, Severity
 from shared.services import Services, set_services
-
-
-def load_factory() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "shared" / "api" / "invoice_factory.py"
-    spec = importlib.util.spec_from_file_location("api_invoice_factory", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-factory = load_factory()
+from tests.shared.api import invoice_factory as factory
 
 
 class Tables(HTMLParser):

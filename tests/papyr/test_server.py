@@ -3,13 +3,11 @@ hooks, and a real uvicorn server on a free port."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
@@ -21,19 +19,7 @@ from papyr.server import EngineRunner, build_local_server, build_server, create_
 from shared.domain import InvoiceStatus
 from shared.services import Services, set_services
 from shared.settings import get_settings
-
-
-def load_factory() -> ModuleType:
-    """The record factory lives with the API tests; load it by path (tests are not a package)."""
-    path = Path(__file__).resolve().parents[1] / "shared" / "api" / "invoice_factory.py"
-    spec = importlib.util.spec_from_file_location("api_invoice_factory", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-factory = load_factory()
+from tests.shared.api import invoice_factory as factory
 
 
 @pytest.fixture
