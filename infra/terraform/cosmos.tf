@@ -1,6 +1,7 @@
 # Records (the Azure side of the Repository port): serverless Cosmos DB, SQL API.
 # Partition keys follow the access paths: an invoice and its audit trail by invoice id,
-# message claims by mailbox, vendors by normalised name, export claims by invoice id.
+# message claims by mailbox, vendors by normalised name, export claims by invoice id,
+# small keyed items (users, vendor profiles, purchase orders, ...) by kind.
 
 resource "azurerm_cosmosdb_account" "main" {
   name                = "cosmos-${local.stem}-${local.suffix}"
@@ -44,6 +45,7 @@ locals {
     messages = "/mailbox"
     vendors  = "/key"
     exports  = "/invoice_id"
+    items    = "/kind"
   }
 }
 

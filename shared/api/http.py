@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.auth import Principal
 from shared.ports import OrchestrationClient
 
 
@@ -18,6 +19,8 @@ class ApiRequest:
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # keys lower-case
     body: bytes = b""
+    # Set by the host when the caller authenticated (session, Entra ID); None for anonymous calls.
+    principal: Principal | None = None
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")

@@ -275,6 +275,17 @@ class DocumentRef(BaseModel):
     mail: MailContext = Field(default_factory=MailContext)
 
 
+class Correction(BaseModel):
+    """A person's fix of one extracted field: kept on the record (and in the audit trail as
+    ``field_corrected``); the field itself then carries ``Source.USER``. What teaches vendor profiles."""
+
+    field: str
+    old_value: str | None
+    new_value: str
+    by: str
+    at: datetime = Field(default_factory=utcnow)
+
+
 class InvoiceRecord(BaseModel):
     """The state of one document through the flow; id = the document's SHA-256."""
 
@@ -287,6 +298,7 @@ class InvoiceRecord(BaseModel):
     risk_score: float = 0.0
     route: Route | None = None
     decisions: list[Decision] = Field(default_factory=list)
+    corrections: list[Correction] = Field(default_factory=list)
     report_blob: str | None = None
     export_paths: list[str] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)

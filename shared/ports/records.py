@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, Vendor
 
 
 class Repository(Protocol):
-    """Records: invoices, the append-only audit trail, seen messages, vendors, exports.
+    """Records: invoices, the append-only audit trail, seen messages, vendors, exports, and small
+    keyed items (users, vendor profiles, purchase orders, used action tokens, ...).
 
     Local adapter: SQLite. Azure adapter: Cosmos DB. Every write is idempotent by key.
     """
@@ -38,3 +39,20 @@ class Repository(Protocol):
 
     # exactly-once export ledger: True the first time (invoice id, target) is claimed
     def claim_export(self, invoice_id: str, target: str) -> bool: ...
+
+    # small keyed items, grouped by kind ("user", "vendor_profile", "purchase_order", ...): JSON
+    # objects of a few KB, read by key or a whole kind at a time. Bounded contexts keep their own
+    # typed store on top of these four calls, so a new kind of record needs no adapter change.
+    def put_item(self, kind: str, key: str, data: dict[str, Any]) -> None:
+        """Insert or replace."""
+        ...
+
+    def get_item(self, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    def list_items(self, kind: str) -> list[dict[str, Any]]:
+        """Every item of a kind, ordered by key."""
+        ...
+
+    def create_item(self, kind: str, key: str, data: dict[str, Any]) -> bool:
+        """Insert only: True the first time (kind, key) is written, False after (a claim)."""
+        ...

@@ -201,6 +201,7 @@ def test_cosmos_is_serverless_keyless_private_with_the_adapters_containers() -> 
     containers = {name: unquote(path) for name, path in containers_local.items() if name not in COMMENT_KEYS}
     assert containers == {
         "invoices": "/id", "audit": "/invoice_id", "messages": "/mailbox", "vendors": "/key", "exports": "/invoice_id",
+        "items": "/kind",
     }
     layout = pytest.importorskip("shared.adapters.azure.cosmos_layout")
     assert {name: spec.partition_key_path for name, spec in layout.CONTAINERS.items()} == containers

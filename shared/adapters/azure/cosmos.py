@@ -36,6 +36,7 @@ from shared.adapters.azure.cosmos_layout import (
     CONTAINERS,
     EXPORTS,
     INVOICES,
+    ITEMS,
     MESSAGES,
     VENDORS,
     SortableIds,
@@ -267,6 +268,32 @@ class CosmosRepository:
         documents = self._query(VENDORS, "SELECT * FROM c", [])
         documents.sort(key=lambda document: document["key"])
         return [Vendor.model_validate(document["record"]) for document in documents]
+
+    # -- small keyed items ---------------------------------------------------------------------
+
+    def _item(self, kind: str, key: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {"id": document_id(key), "kind": kind, "key": key, "updated_at": _now(), "data": data}
+
+    def put_item(self, kind: str, key: str, data: dict[str, Any]) -> None:
+        self._containers[ITEMS].upsert_item(self._item(kind, key, data))
+
+    def get_item(self, kind: str, key: str) -> dict[str, Any] | None:
+        try:
+            document = self._containers[ITEMS].read_item(document_id(key), partition_key=kind)
+        except CosmosResourceNotFoundError:
+            return None
+        return dict(document["data"])
+
+    def list_items(self, kind: str) -> list[dict[str, Any]]:
+        """One partition; sorted by key here, which keeps the query a plain filter."""
+        documents = self._query(
+            ITEMS, "SELECT * FROM c WHERE c.kind = @kind", [{"name": "@kind", "value": kind}], partition_key=kind
+        )
+        documents.sort(key=lambda document: document["key"])
+        return [dict(document["data"]) for document in documents]
+
+    def create_item(self, kind: str, key: str, data: dict[str, Any]) -> bool:
+        return self._claim(ITEMS, self._item(kind, key, data))
 
 
 def _now() -> str:

@@ -20,6 +20,7 @@ AUDIT = "audit"
 MESSAGES = "messages"
 VENDORS = "vendors"
 EXPORTS = "exports"
+ITEMS = "items"
 
 # Cosmos ids may not contain these, and are at most 255 characters.
 _FORBIDDEN_ID_CHARACTERS = "/\\?#%"
@@ -66,6 +67,9 @@ CONTAINERS: dict[str, ContainerSpec] = {
         ContainerSpec(MESSAGES, "/mailbox"),
         ContainerSpec(VENDORS, "/key", excluded_paths=("/record/*",)),
         ContainerSpec(EXPORTS, "/invoice_id"),
+        # Small keyed items of every kind (users, vendor profiles, purchase orders, ...): read by
+        # (kind, key) or a whole kind at once, so the kind is the partition.
+        ContainerSpec(ITEMS, "/kind", excluded_paths=("/data/*",)),
     )
 }
 

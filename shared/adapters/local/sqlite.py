@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from shared.adapters.local.sqlite_db import SqliteDatabase
 from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, Vendor
@@ -73,6 +74,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             target TEXT NOT NULL,
             claimed_at TEXT NOT NULL,
             PRIMARY KEY (invoice_id, target)
+        )""",
+    ),
+    (
+        """CREATE TABLE IF NOT EXISTS items (
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            data TEXT NOT NULL,
+            PRIMARY KEY (kind, key)
         )""",
     ),
 )
@@ -243,3 +253,31 @@ class SqliteRepository:
     def list_vendors(self) -> list[Vendor]:
         rows = self._db.connection().execute("SELECT record FROM vendors ORDER BY key")
         return [Vendor.model_validate_json(row[0]) for row in rows]
+
+    # -- small keyed items ---------------------------------------------------------------------
+
+    def put_item(self, kind: str, key: str, data: dict[str, Any]) -> None:
+        with self._db.write() as db:
+            db.execute(
+                """INSERT INTO items (kind, key, updated_at, data) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (kind, key) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data""",
+                (kind, key, _now(), json.dumps(data)),
+            )
+
+    def get_item(self, kind: str, key: str) -> dict[str, Any] | None:
+        row = self._db.connection().execute(
+            "SELECT data FROM items WHERE kind = ? AND key = ?", (kind, key)
+        ).fetchone()
+        return dict(json.loads(row[0])) if row else None
+
+    def list_items(self, kind: str) -> list[dict[str, Any]]:
+        rows = self._db.connection().execute("SELECT data FROM items WHERE kind = ? ORDER BY key", (kind,))
+        return [dict(json.loads(row[0])) for row in rows]
+
+    def create_item(self, kind: str, key: str, data: dict[str, Any]) -> bool:
+        with self._db.write() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO items (kind, key, updated_at, data) VALUES (?, ?, ?, ?)",
+                (kind, key, _now(), json.dumps(data)),
+            )
+            return cursor.rowcount == 1

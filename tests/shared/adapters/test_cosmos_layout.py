@@ -34,6 +34,7 @@ def test_containers_and_partition_keys() -> None:
         "messages": "/mailbox",
         "vendors": "/key",
         "exports": "/invoice_id",
+        "items": "/kind",
     }
     invoices = CONTAINERS["invoices"].indexing_policy()
     assert {"path": "/record/*"} in invoices["excludedPaths"]

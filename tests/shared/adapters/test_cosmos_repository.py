@@ -214,6 +214,26 @@ def test_upsert_vendor_replaces_by_normalised_name(repo: Repository) -> None:
         repo.upsert_vendor(Vendor(name="  "))
 
 
+def test_items_upsert_read_and_list_by_kind_in_key_order(repo: Repository) -> None:
+    repo.put_item("user", "zoe@example.com", {"name": "Zoe", "roles": ["clerk"]})
+    repo.put_item("user", "ann@example.com", {"name": "Ann", "roles": ["approver"]})
+    repo.put_item("vendor_profile", "ann@example.com", {"other": "kind, same key"})
+    repo.put_item("user", "ann@example.com", {"name": "Ann B.", "roles": ["approver", "admin"]})
+
+    assert repo.get_item("user", "ann@example.com") == {"name": "Ann B.", "roles": ["approver", "admin"]}
+    assert repo.get_item("user", "nobody@example.com") is None
+    assert repo.list_items("user") == [{"name": "Ann B.", "roles": ["approver", "admin"]}, {"name": "Zoe", "roles": ["clerk"]}]
+    assert repo.list_items("vendor_profile") == [{"other": "kind, same key"}]
+    assert repo.list_items("purchase_order") == []
+
+
+def test_create_item_is_true_exactly_once_per_kind_and_key(repo: Repository) -> None:
+    assert repo.create_item("action_token", "tok/1?#", {"used_by": "ann"}) is True
+    assert repo.create_item("action_token", "tok/1?#", {"used_by": "eve"}) is False
+    assert repo.get_item("action_token", "tok/1?#") == {"used_by": "ann"}
+    assert repo.create_item("other", "tok/1?#", {}) is True
+
+
 @pytest.mark.parametrize(("workers", "per_worker"), [(4, 10), (8, 25)])
 def test_threads_write_and_claim_concurrently(repo: Repository, workers: int, per_worker: int) -> None:
     def work(worker: int) -> list[bool]:
