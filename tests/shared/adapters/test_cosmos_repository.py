@@ -222,7 +222,10 @@ def test_items_upsert_read_and_list_by_kind_in_key_order(repo: Repository) -> No
 
     assert repo.get_item("user", "ann@example.com") == {"name": "Ann B.", "roles": ["approver", "admin"]}
     assert repo.get_item("user", "nobody@example.com") is None
-    assert repo.list_items("user") == [{"name": "Ann B.", "roles": ["approver", "admin"]}, {"name": "Zoe", "roles": ["clerk"]}]
+    assert repo.list_items("user") == [
+        {"name": "Ann B.", "roles": ["approver", "admin"]},
+        {"name": "Zoe", "roles": ["clerk"]},
+    ]
     assert repo.list_items("vendor_profile") == [{"other": "kind, same key"}]
     assert repo.list_items("purchase_order") == []
 
