@@ -22,7 +22,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from shared.mailboxes.gmail.mime import GmailPayloadError, decode_base64url, rebuild_mime
-from shared.mailboxes.gmail.retry import backoff, execute_with_retries
+from shared.mailboxes.gmail.retry import execute_with_retries
 from shared.mailboxes.models import AfterProcessing, ChangeBatch, Mailbox, MessageRef, Subscription
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,6 @@ PAGE_SIZE = 500  # the API's maximum for history.list and messages.list
 MAX_HISTORY_PAGES = 40
 FULL_SYNC_QUERY = "newer_than:30d"
 FULL_SYNC_MAX_MESSAGES = 2000
-EMPTY_HISTORY_RETRIES = 3
 HTTP_TIMEOUT_S = 60
 
 CredentialsFactory = Callable[[Mailbox], Credentials]
@@ -62,13 +61,11 @@ class GmailConnector:
 
     # -- MailConnector -------------------------------------------------------------------------
 
-    def changes(
-        self, mailbox: Mailbox, folder: str, cursor: str | None, *, expect_history_id: int | None = None
-    ) -> ChangeBatch:
+    def changes(self, mailbox: Mailbox, folder: str, cursor: str | None) -> ChangeBatch:
         """Messages added to ``folder`` since the historyId ``cursor``; None = bounded recent sync.
 
-        ``expect_history_id`` is the historyId a push announced: while the history is empty and still
-        behind it, the change is not visible yet, so the read is retried with backoff.
+        An empty history right after a push is retried by the mailbox service (history can lag the
+        push by a moment); this reads once.
         """
         label = self._label_id(mailbox, folder)
         if cursor is None:
@@ -76,19 +73,13 @@ class GmailConnector:
         if not cursor.isdigit():
             log.warning("Gmail %s: unusable history cursor, full sync", mailbox.id)
             return self._recent(mailbox, folder, label, full_resync=True)
-        for attempt in range(EMPTY_HISTORY_RETRIES + 1):
-            try:
-                batch, latest = self._history(mailbox, folder, label, int(cursor))
-            except HttpError as error:
-                if error.status_code != 404:
-                    raise
-                log.warning("Gmail %s: historyId %s expired (404), full sync", mailbox.id, cursor)
-                return self._recent(mailbox, folder, label, full_resync=True)
-            caught_up = expect_history_id is None or latest >= expect_history_id
-            if batch.refs or caught_up or attempt == EMPTY_HISTORY_RETRIES:
-                return batch
-            self._sleep(backoff(attempt))
-        raise AssertionError("unreachable")
+        try:
+            return self._history(mailbox, folder, label, int(cursor))
+        except HttpError as error:
+            if error.status_code != 404:
+                raise
+            log.warning("Gmail %s: historyId %s expired (404), full sync", mailbox.id, cursor)
+            return self._recent(mailbox, folder, label, full_resync=True)
 
     def fetch_mime(self, mailbox: Mailbox, ref: MessageRef) -> bytes:
         messages = self._service(mailbox).users().messages()
@@ -173,7 +164,7 @@ class GmailConnector:
             expires_at=datetime.fromtimestamp(expires_ms / 1000, UTC),
         )
 
-    def _history(self, mailbox: Mailbox, folder: str, label: str, start: int) -> tuple[ChangeBatch, int]:
+    def _history(self, mailbox: Mailbox, folder: str, label: str, start: int) -> ChangeBatch:
         history = self._service(mailbox).users().history()
         refs: dict[str, MessageRef] = {}
         page_token: str | None = None
@@ -196,10 +187,10 @@ class GmailConnector:
                     refs.setdefault(message["id"], _ref(mailbox, folder, message))
             page_token = response.get("nextPageToken")
             if not page_token:
-                return ChangeBatch(refs=list(refs.values()), cursor=str(latest)), latest
+                return ChangeBatch(refs=list(refs.values()), cursor=str(latest))
         # more pages than one call may read: resume after the last record seen
         log.info("Gmail %s: history longer than %d pages, continuing next call", mailbox.id, MAX_HISTORY_PAGES)
-        return ChangeBatch(refs=list(refs.values()), cursor=last_record, complete=False), latest
+        return ChangeBatch(refs=list(refs.values()), cursor=last_record, complete=False)
 
     def _recent(self, mailbox: Mailbox, folder: str, label: str, *, full_resync: bool) -> ChangeBatch:
         """Recent mail of the label, capped; the cursor is the historyId read *before* listing, so

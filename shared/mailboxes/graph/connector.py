@@ -4,13 +4,12 @@
   call stops after ``max_pages``); 410 Gone → a fresh initial delta bounded to recent mail.
 - fetch_mime: ``/messages/{id}/$value`` streamed through the same httpx client (the SDK buffers it).
 - subscriptions: POST / PATCH / DELETE ``/subscriptions``; renew at half the lifetime.
-- throttling: 429 / 503 / 504 honour Retry-After with bounded retries; ≤ ``max_concurrency`` requests
-  in flight per mailbox.
+- throttling: 429 / 503 / 504 honour Retry-After with bounded retries. The ≤ 4 requests in flight
+  per mailbox that Graph allows are enforced once, for every provider, by the mailbox service.
 """
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -60,7 +59,6 @@ class GraphConnector:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         base_url: str = GRAPH_V1,
-        max_concurrency: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         max_retries: int = 5,
         max_retry_wait_s: float = 300.0,
@@ -74,8 +72,6 @@ class GraphConnector:
             raise ValueError(f"subscription lifetime above Graph's maximum of {MAX_SUBSCRIPTION_LIFETIME}")
         self._runtime = GraphRuntime(credential_or_token_provider, transport=transport, base_url=base_url)
         self._graph = self._runtime.graph
-        self._max_concurrency = max_concurrency
-        self._semaphores: dict[str, asyncio.Semaphore] = {}  # touched only on the runtime's loop
         self._sleep = sleep
         self._max_retries = max_retries
         self._max_retry_wait_s = max_retry_wait_s
@@ -261,13 +257,13 @@ class GraphConnector:
         self._folder_ids[key] = parent_id
         return parent_id
 
-    # -- calls, retries, concurrency -------------------------------------------------------------
+    # -- calls and retries ---------------------------------------------------------------------------
 
     def _call(self, mailbox: Mailbox, make: Callable[[], Awaitable[T]]) -> T:
         """Run one request on the private loop; retry 429/503/504 after Retry-After (waits in the caller's thread)."""
         for attempt in range(self._max_retries + 1):
             try:
-                return self._runtime.loop.run(self._limited(mailbox.id, make))
+                return self._runtime.loop.run(self._translated(make))
             except GraphError as error:
                 if not error.retryable or attempt == self._max_retries:
                     raise
@@ -277,18 +273,18 @@ class GraphConnector:
                 self._sleep(wait)
         raise AssertionError("unreachable")
 
-    async def _limited(self, mailbox_id: str, make: Callable[[], Awaitable[T]]) -> T:
-        semaphore = self._semaphores.setdefault(mailbox_id, asyncio.Semaphore(self._max_concurrency))
-        async with semaphore:
-            try:
-                return await make()
-            except ODataError as error:
-                main = error.error
-                raise _api_error(error, main.code if main else None, main.message if main else None) from error
-            except APIError as error:
-                raise _api_error(error, None, error.message) from error
-            except httpx.TransportError as error:
-                raise GraphError(503, "transportError", f"{type(error).__name__}: {error}") from error
+    @staticmethod
+    async def _translated(make: Callable[[], Awaitable[T]]) -> T:
+        """The SDK's and httpx's errors as GraphError (status, code, Retry-After)."""
+        try:
+            return await make()
+        except ODataError as error:
+            main = error.error
+            raise _api_error(error, main.code if main else None, main.message if main else None) from error
+        except APIError as error:
+            raise _api_error(error, None, error.message) from error
+        except httpx.TransportError as error:
+            raise GraphError(503, "transportError", f"{type(error).__name__}: {error}") from error
 
     def _user(self, mailbox: Mailbox) -> str:
         return str(mailbox.config.get("user_id") or mailbox.address)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -351,43 +349,6 @@ def test_unsubscribe_deletes_and_tolerates_an_already_gone_subscription(
         )
 
     assert graph.paths() == ["DELETE /v1.0/subscriptions/s1", "DELETE /v1.0/subscriptions/s2"]
-
-
-def test_at_most_max_concurrency_requests_in_flight_per_mailbox() -> None:
-    """Eight callers on eight threads; the transport counts how many requests it holds at once."""
-    in_flight = 0
-    peak = 0
-    overlapped: asyncio.Event | None = None
-
-    class SlowGraph(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            nonlocal in_flight, peak, overlapped
-            overlapped = overlapped or asyncio.Event()
-            in_flight += 1  # all requests run on the connector's one loop thread: no lock needed
-            peak = max(peak, in_flight)
-            if in_flight >= 2:
-                overlapped.set()
-            await asyncio.wait_for(overlapped.wait(), 10)  # hold the first request until a second one is in
-            await asyncio.sleep(0.01)  # room for a third to slip in, were the limit broken
-            in_flight -= 1
-            return httpx.Response(200, content=b"From: a@example.com\r\n\r\nbody")
-
-    instance = GraphConnector(lambda: "t", transport=SlowGraph(), max_concurrency=2)
-    try:
-        threads = [
-            threading.Thread(
-                target=instance.fetch_mime, args=(mailbox(), MessageRef(mailbox_id="mb-ap", provider_id=f"m{i}"))
-            )
-            for i in range(8)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        instance.close()
-
-    assert peak == 2
 
 
 def test_a_retry_after_beyond_the_wait_cap_raises_at_once(graph: RecordedGraph, waits: list[float]) -> None:
