@@ -10,15 +10,16 @@ x whether it reconciles; guesses without a label stay low.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from shared.documents.content import DocumentContent
 from shared.domain.models import DocumentType, ExtractedField, Extraction, LineItem, Provenance, Source, decimal_to_str
 from shared.extraction.classify import classify
 from shared.extraction.layout_labels import BUYER_VAT, LabelMatch, find_labels
-from shared.extraction.layout_lines import TextLine, document_lines
+from shared.extraction.layout_lines import TextLine, document_lines, fold
 from shared.extraction.layout_parties import buyer_candidates, buyer_zones, in_zones, vendor_candidates
 from shared.extraction.layout_table import extract_line_items
 from shared.extraction.layout_values import (
@@ -41,6 +42,12 @@ from shared.extraction.normalize import (
 )
 
 MONEY = ("subtotal", "tax", "total", "amount_due")
+# Words that say part of the total was paid already (then the amount due is not the total).
+_PREPAID = re.compile(
+    r"(?<![a-z])(?:anzahlung|vorauszahlung|abschlagszahlung|bereits\s(?:bezahlt|gezahlt|erhalten|geleistet)|abzuglich"
+    r"|erhaltene|prepaid|prepayment|already\spaid|deposit|amount\spaid|paid\s(?:amount|to\sdate)|acompte"
+    r"|deja\s(?:regle|paye|verse)|aanbetaling|reeds\sbetaald|vooruitbetaling|anticipo|acconto|pagado|pagato)"
+)
 _ID_FIELDS = ("invoice_number", "po_number")
 
 
@@ -79,11 +86,15 @@ def extract_layout(content: DocumentContent) -> Extraction:
     candidates: dict[str, list[Candidate]] = defaultdict(list)
     for line in lines:
         same_line = labels_by_line[id(line)]
-        below = lines_by_page[line.page][line.index + 1 : line.index + 3]
+        below = lines_by_page[line.page][line.index + 1 : line.index + 7]
         for match in same_line:
-            for region in value_regions(match, same_line, below):
-                for cand in _read_values(match, region.line, region.start, region.end, region.placement, day_first):
-                    candidates[cand.field].append(cand)
+            found = [
+                cand
+                for region in value_regions(match, same_line, below)
+                for cand in _read_values(match, region.line, region.start, region.end, region.placement, day_first)
+            ]
+            for cand in _favour_column_sums(match, found):
+                candidates[cand.field].append(cand)
     _add_unlabelled(lines, candidates, all_labels, lines_by_page, day_first)
 
     fields = extraction.fields
@@ -99,7 +110,8 @@ def extract_layout(content: DocumentContent) -> Extraction:
     item_rows = {id(line) for _, line in items}
     for name in MONEY:
         candidates[name] = [c for c in candidates[name] if id(c.line) not in item_rows]
-    _pick_money(candidates, [item for item, _ in items], fields, document_type)
+    prepaid = bool(_PREPAID.search(fold(content.text)))
+    _pick_money(candidates, [item for item, _ in items], fields, document_type, prepaid)
     _pick_parties(lines, all_labels, lines_by_page, fields)
     _pick_currency(content, lines, all_labels, fields)
     if "due_date" in fields and "invoice_date" in fields and fields["due_date"].value < fields["invoice_date"].value:
@@ -160,6 +172,34 @@ def _read_values(
             code = currency_from_token(token)
             if code:
                 out.append(Candidate(field, code, weight, line, start, end))
+    return out
+
+
+def _favour_column_sums(match: LabelMatch, found: list[Candidate]) -> list[Candidate]:
+    """Under a totals-table header the column may list one row per tax rate and then their sum:
+    the row that equals the sum of the rows above it is the document's figure, not the first row."""
+    out = [c for c in found if c.field not in MONEY or c.line is match.line]
+    for name in MONEY:
+        below = sorted((c for c in found if c.field == name and c.line is not match.line), key=lambda c: c.line.top)
+        rows: list[Candidate] = []
+        for cand in below:  # the best-scored reading of each row (its rightmost amount in the column)
+            if rows and rows[-1].line is cand.line:
+                if cand.score > rows[-1].score:
+                    rows[-1] = cand
+                continue
+            rows.append(cand)
+        sums = {
+            id(cand)
+            for index, cand in enumerate(rows)
+            if index >= 2 and sum(Decimal(r.value) for r in rows[:index]) == Decimal(cand.value)
+        }
+        for cand in below:
+            if not sums:
+                out.append(cand)
+            elif id(cand) in sums:
+                out.append(replace(cand, score=min(1.0, cand.score * 1.15)))
+            else:
+                out.append(replace(cand, score=cand.score * 0.8))
     return out
 
 
@@ -309,6 +349,7 @@ def _pick_money(
     items: list[LineItem],
     fields: dict[str, ExtractedField],
     document_type: DocumentType,
+    prepaid: bool,
 ) -> None:
     """Choose subtotal, tax and total together: the combination with the best summed score, with a
     bonus where subtotal + tax = total and where the line items add up to the subtotal."""
@@ -349,6 +390,11 @@ def _pick_money(
         fields["amount_due"] = _field(due, 0.75 * due.score)
     if "total" not in fields and due:
         fields["total"] = _field(due, 0.5 * due.score)
+    if "amount_due" not in fields and "total" in fields and not prepaid:
+        # Nothing paid in advance is printed, so the whole total is payable (a guess: kept below 0.9).
+        fields["amount_due"] = fields["total"].model_copy(
+            update={"confidence": min(0.7, fields["total"].confidence)}
+        )
     if "subtotal" not in fields and "total" in fields:
         tax_value = Decimal(fields["tax"].value) if "tax" in fields else None
         total_value = Decimal(fields["total"].value)
@@ -360,7 +406,11 @@ def _pick_money(
     if document_type == DocumentType.CREDIT_NOTE:
         for name in MONEY:
             if name in fields and not fields[name].value.startswith("-") and Decimal(fields[name].value) != 0:
-                fields[name] = fields[name].model_copy(update={"value": "-" + fields[name].value})
+                # The sign is inferred from the title, not printed: a German "Gutschrift" may also be a
+                # self-billed invoice (positive), so an inferred sign never reaches high confidence.
+                fields[name] = fields[name].model_copy(
+                    update={"value": "-" + fields[name].value, "confidence": min(0.8, fields[name].confidence)}
+                )
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:

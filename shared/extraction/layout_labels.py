@@ -216,7 +216,7 @@ _RAW: list[tuple[str, float, str]] = [
     (
         "tax",
         1.0,
-        r"(?:mwst|ust|umsatzsteuer|mehrwertsteuer)(?:\.?\s?(?:betrag))?|steuerbetrag|mwst-?betrag|summe\s(?:mwst|ust)",
+        r"(?:mwst|ust|umsatzsteuer|mehrwertsteuer)(?:[.\-]{0,2}\s?(?:betrag))?|steuerbetrag|mwst-?betrag|summe\s(?:mwst|ust)",
     ),
     ("tax", 1.0, r"(?:montant\s|total\s)?tva|(?:totaal\s)?btw(?:\s?bedrag)?|(?:cuota\s)?iva|imposta|impuesto"),
     (
