@@ -55,6 +55,7 @@ _RAW: list[tuple[str, float, str]] = [
     ("invoice_number", 1.0, r"invoice\s?(?:id|ref(?:erence)?)"),
     ("invoice_number", 1.0, r"(?:rechnungs|gutschrifts|beleg)" + _SEP + r"(?:nr|nummer|no)\.?"),
     ("invoice_number", 1.0, _words(r"(?:rechnung|gutschrift|beleg)", r"(?:nr|nummer|no)\.?")),
+    ("invoice_number", 1.0, r"[a-z]{3,}rechnung(?:\s\(\d{3}\))?" + _SEP + r"(?:nr|nummer|no)\.?"),
     ("invoice_number", 1.0, _words(r"(?:facture|avoir)", r"(?:n°|nº|no|numero|num)\.?")),
     ("invoice_number", 1.0, r"numero\s(?:de\s)?(?:la\s)?(?:facture|factura|fattura)"),
     ("invoice_number", 1.0, r"(?:factuur|credit)" + _SEP + r"(?:nummer|nr)\.?"),
@@ -253,6 +254,13 @@ _RAW: list[tuple[str, float, str]] = [
         + r"(?:id)?"
         + _SEP
         + r"(?:nr)?|votre\s(?:n°\s)?tva",
+    ),
+    (
+        BUYER_VAT,
+        1.0,
+        r"(?:ihre|kunden)\s?-?(?:ust|mwst)\.?-?\s?(?:id|ident)[a-z]*\.?-?\s?(?:nr|nummer)?\.?"
+        r"|(?:n°\s)?tva\s(?:du\s)?client|(?:customer|client|buyer)'?s?\s(?:vat|gst)\s?(?:id|no|number|reg)?\.?"
+        r"|btw\s?-?(?:nummer|nr)?\.?\s(?:klant|afnemer)|(?:nif|cif)\s(?:del\s)?cliente|p\.?\s?iva\s(?:del\s)?cliente",
     ),
     ("iban", 1.0, r"iban"),
     ("bic", 1.0, r"bic|swift(?:\s?code)?|bic/swift|swift/bic"),
