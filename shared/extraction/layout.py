@@ -101,7 +101,7 @@ def extract_layout(content: DocumentContent) -> Extraction:
     for name in ("invoice_number", "invoice_date", "due_date", "po_number", "iban", "bic"):
         best = _best(candidates[name])
         if best:
-            fields[name] = _field(best, best.score)
+            fields[name] = _field(best, best.score * _disagreement(best, candidates[name]))
     _pick_vat_id(candidates["vendor_vat_id"], all_labels, lines_by_page, fields)
 
     items = extract_line_items(lines_by_page, labels_by_line)
@@ -265,6 +265,15 @@ def _best(cands: list[Candidate]) -> Candidate | None:
     return max(cands, key=lambda c: (c.score + 0.03 * min(3, support[c.value] - 1), -c.line.page, -c.line.top))
 
 
+def _disagreement(best: Candidate, cands: list[Candidate]) -> float:
+    """Confidence factor: another well-labelled reading with a different value (two order numbers,
+    an invoice number printed two ways) makes the pick a coin toss between them, not a certainty."""
+    rivals = [c.score for c in cands if c.value != best.value and c.score >= 0.6]
+    if not rivals:
+        return 1.0
+    return 0.8 if max(rivals) >= best.score - 0.15 else 0.9
+
+
 def _field(cand: Candidate, confidence: float, value: str | None = None) -> ExtractedField:
     line = cand.line
     return ExtractedField(
@@ -385,6 +394,15 @@ def _pick_money(
         if cand is not None:
             extra = bonus + (0.1 if name == "subtotal" and lines_match else 0.0)
             fields[name] = _field(cand, min(1.0, 0.8 * cand.score + 1.3 * extra))
+    if not balanced and sub is not None and total is not None:
+        parts = _tax_by_rate(candidates["tax"], Decimal(total.value) - Decimal(sub.value))
+        if parts:
+            # Tax printed per rate only ("USt. 7% ... 19,25", "USt. 19% ... 37,62"): their sum closes
+            # subtotal + tax = total, so it is the document's tax.
+            value = decimal_to_str(sum((Decimal(p.value) for p in parts), Decimal(0)))
+            fields["tax"] = _field(parts[0], 0.85, value)
+            for name, cand in (("subtotal", sub), ("total", total)):
+                fields[name] = _field(cand, min(1.0, 0.8 * cand.score + 0.2))
     due = _best(_dedupe(candidates["amount_due"]))
     if due:
         fields["amount_due"] = _field(due, 0.75 * due.score)
@@ -411,6 +429,20 @@ def _pick_money(
                 fields[name] = fields[name].model_copy(
                     update={"value": "-" + fields[name].value, "confidence": min(0.8, fields[name].confidence)}
                 )
+
+
+def _tax_by_rate(cands: list[Candidate], wanted: Decimal) -> tuple[Candidate, ...] | None:
+    """Two to four tax amounts on different lines (one per rate) that add up to ``wanted``."""
+    per_line: dict[int, Candidate] = {}
+    for cand in sorted(cands, key=lambda c: -c.score):
+        if cand.score >= 0.6 and id(cand.line) not in per_line:
+            per_line[id(cand.line)] = cand
+    rows = sorted(per_line.values(), key=lambda c: (c.line.page, c.line.top))[:8]
+    for size in (2, 3, 4):
+        for combo in itertools.combinations(rows, size):
+            if wanted != 0 and abs(sum(Decimal(c.value) for c in combo) - wanted) < Decimal("0.005"):
+                return combo
+    return None
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
