@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every wrong header field")
     parser.add_argument("--field", help="only list misses of this field")
     parser.add_argument("--high", action="store_true", help="list wrong fields at >= 0.9 confidence")
+    parser.add_argument("--cached-only", action="store_true", help="skip documents not read yet")
     args = parser.parse_args(argv)
     for directory in args.sets:
         labels = load_labels(directory)
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         high = high_ok = 0
         wrong_high = []
         for document in find_documents(directory):
+            if args.cached_only and not (CACHE / directory.name / (document.name + ".json")).is_file():
+                continue
             line = predict(directory, document)
             label = labels[document.stem]
             pairs.append((document.name, label, line))

@@ -18,7 +18,8 @@ from decimal import Decimal
 from shared.documents.content import DocumentContent
 from shared.domain.models import DocumentType, ExtractedField, Extraction, LineItem, Provenance, Source, decimal_to_str
 from shared.extraction.classify import classify
-from shared.extraction.layout_labels import BUYER_VAT, LabelMatch, find_labels
+from shared.extraction.layout_header import header_block
+from shared.extraction.layout_labels import BUYER_VAT, CHANGE, TENDERED, LabelMatch, find_labels
 from shared.extraction.layout_lines import TextLine, document_lines, fold
 from shared.extraction.layout_parties import buyer_candidates, buyer_zones, in_zones, vendor_candidates
 from shared.extraction.layout_table import extract_line_items
@@ -42,6 +43,8 @@ from shared.extraction.normalize import (
 )
 
 MONEY = ("subtotal", "tax", "total", "amount_due")
+_TILL = (TENDERED, CHANGE)
+_TIME = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d)?(?!\d)")
 # Words that say part of the total was paid already (then the amount due is not the total).
 _PREPAID = re.compile(
     r"(?<![a-z])(?:anzahlung|vorauszahlung|abschlagszahlung|bereits\s(?:bezahlt|gezahlt|erhalten|geleistet)|abzuglich"
@@ -111,8 +114,14 @@ def extract_layout(content: DocumentContent) -> Extraction:
     for name in MONEY:
         candidates[name] = [c for c in candidates[name] if id(c.line) not in item_rows]
     prepaid = bool(_PREPAID.search(fold(content.text)))
+    till_total = _receipt_totals(candidates, content.text) if document_type == DocumentType.RECEIPT else None
     _pick_money(candidates, [item for item, _ in items], fields, document_type, prepaid)
+    if till_total is not None and "total" in fields and Decimal(fields["total"].value) == till_total:
+        # Tendered minus change is an independent reading of the same total.
+        fields["total"] = fields["total"].model_copy(update={"confidence": max(0.93, fields["total"].confidence)})
     _pick_parties(lines, all_labels, lines_by_page, fields)
+    if document_type == DocumentType.RECEIPT:
+        _pick_receipt_header(lines_by_page.get(1, []), fields)
     _pick_currency(content, lines, all_labels, fields)
     if "due_date" in fields and "invoice_date" in fields and fields["due_date"].value < fields["invoice_date"].value:
         del fields["due_date"]  # a date before the issue date is not when payment is due
@@ -144,7 +153,7 @@ def _read_values(
                 # A date far from its label (another field in between) is weaker evidence.
                 near = 1.0 if not text[:a].strip(" :.-") or a < 12 else 0.8
                 out.append(Candidate(field, day.isoformat(), weight * near, line, start + a, start + b))
-        elif field in MONEY:
+        elif field in MONEY or field in _TILL:
             hits = amounts_in(line, start, end)
             for rank, hit in enumerate(reversed(hits)):
                 quality = (1.0 if hit.has_decimals else 0.5) * (1.0 if rank == 0 else 0.7)
@@ -214,11 +223,14 @@ def _add_unlabelled(
     the issue date, valid IBANs and EU VAT ids anywhere."""
     claimed = {(c.line.page, c.line.index, c.start) for cs in candidates.values() for c in cs}
     for line in lines_by_page.get(1, []):
-        if line.rel_top > 0.5:
-            break
         for value, a, b in find_dates(line.text, day_first=day_first):
-            if (line.page, line.index, a) not in claimed:
-                candidates["invoice_date"].append(Candidate("invoice_date", value.isoformat(), 0.3, line, a, b))
+            if (line.page, line.index, a) in claimed:
+                continue
+            # A date stamped with a time of day is when the sale happened (a till's print time).
+            timed = bool(_TIME.search(line.text[max(0, a - 12) : b + 12]))
+            if timed or line.rel_top <= 0.5:
+                score = 0.4 if timed else 0.3
+                candidates["invoice_date"].append(Candidate("invoice_date", value.isoformat(), score, line, a, b))
                 break
     for line in lines:
         words = [w.text for w in line.words]
@@ -335,6 +347,22 @@ def _pick_parties(
         )
 
 
+def _pick_receipt_header(page_lines: list[TextLine], fields: dict[str, ExtractedField]) -> None:
+    """A till receipt names its merchant in its first lines and the shop's address under it; labels
+    ("Seller:") are rare there, so the header block decides the vendor and gives the address."""
+    block = header_block(page_lines)
+    if block is None:
+        return
+    line = block.name_line
+    confidence = 0.8 if block.name_has_form else 0.6
+    fields["vendor_name"] = _field(Candidate("vendor_name", block.name, confidence, line, 0, len(line.text)), confidence)
+    if block.address and block.address_lines:
+        first = block.address_lines[0]
+        fields["vendor_address"] = _field(
+            Candidate("vendor_address", block.address, 0.7, first, 0, len(first.text)), 0.7
+        )
+
+
 def _pick_currency(
     content: DocumentContent, lines: list[TextLine], labels: list[LabelMatch], fields: dict[str, ExtractedField]
 ) -> None:
@@ -429,6 +457,40 @@ def _pick_money(
                 fields[name] = fields[name].model_copy(
                     update={"value": "-" + fields[name].value, "confidence": min(0.8, fields[name].confidence)}
                 )
+
+
+def _receipt_totals(candidates: dict[str, list[Candidate]], text: str) -> Decimal | None:
+    """Till-receipt conventions, applied to the candidates in place; returns the total that
+    tendered - change gives, when the receipt prints both.
+
+    - "NETT TOTAL" on a receipt is what is paid (after rounding), not a net-of-tax amount;
+    - receipts print money with cents: a whole number under a total label is a misread;
+    - where cash rounding is printed, the amount paid is a multiple of 0.05."""
+    for cand in list(candidates["subtotal"]):
+        if re.search(r"nett?\s?total\W*$", cand.line.folded[: cand.start].split("\t")[-1].strip() + " "):
+            candidates["subtotal"].remove(cand)
+            candidates["total"].append(replace(cand, field="total", score=cand.score + 0.2))
+    if any("." in c.value for c in candidates["total"]):
+        candidates["total"] = [c for c in candidates["total"] if "." in c.value]
+    tendered = {abs(Decimal(c.value)) for c in candidates[TENDERED]}
+    change = {abs(Decimal(c.value)) for c in candidates[CHANGE]}
+    paid = {t - c for t in tendered for c in change if t >= c}
+    rounding = bool(re.search(r"(?i)round", text))
+    till_total = None
+    scored: list[Candidate] = []
+    for cand in candidates["total"]:
+        value = Decimal(cand.value)
+        bonus = 0.0
+        if value > 0 and value in paid:
+            bonus += 0.5
+            till_total = value
+        elif value > 0 and value in tendered and not change - {Decimal(0)}:
+            bonus += 0.15  # paid exactly
+        if rounding and value % Decimal("0.05") == 0:
+            bonus += 0.1
+        scored.append(replace(cand, score=cand.score + bonus))
+    candidates["total"] = scored
+    return till_total
 
 
 def _tax_by_rate(cands: list[Candidate], wanted: Decimal) -> tuple[Candidate, ...] | None:

@@ -17,6 +17,8 @@ OTHER = "other"
 BUYER = "buyer"
 VENDOR = "vendor"
 BUYER_VAT = "buyer_vat"
+TENDERED = "tendered"  # money handed over at the till (not an output field)
+CHANGE = "change"  # money given back at the till (not an output field)
 
 _SEP = r"[ .\-/_]*"
 _NO = r"(?:no|nr|n°|nº|n|#|number|nummer|num|numero|nummber)\.?"
@@ -179,6 +181,22 @@ _RAW: list[tuple[str, float, str]] = [
         r"(?:summe|total|gesamtbetrag|gesamtsumme|betrag|totaal|montant|importe|importo)\s"
         r"(?:inkl|incl|inclusief|including|incluido|incluso)\.?\s(?:der\s)?(?:ust|mwst|vat|tax|tva|btw|iva|gst)\.?",
     ),
+    (
+        "total",
+        1.0,
+        r"total\s(?:[a-z]{2,3}\s)?\(?(?:incl|inclusive|including)\.?\s?(?:of\s)?(?:gst|vat|tax|sst)\)?(?:\s?@?\s?\d+\s?%)?"
+        r"|total\safter\s(?:adj(?:ustment)?|rounding)(?:\s(?:incl\.?\s)?(?:gst|vat|tax))?|rounded\stotal|total\srounded",
+    ),
+    (
+        "subtotal",
+        1.0,
+        r"total\s(?:[a-z]{2,3}\s)?\(?(?:excl|exclusive|excluding|before)\.?\s?(?:of\s)?(?:gst|vat|tax|sst)\)?",
+    ),
+    # Receipt counters that print next to the word "total" but are not money totals.
+    (OTHER, 1.0, r"total\s(?:qty|quantity|items?|savings?|discount|pieces|pcs|units)|(?:item|qty)\s?count"),
+    # What the customer handed over and got back: tendered - change = total on a till receipt.
+    (TENDERED, 1.0, r"cash|tendered|amount\spaid|paid|visa|mastercard|master|credit\scard|debit\scard|card"),
+    (CHANGE, 1.0, r"change(?:\sdue)?|balance\sreturned"),
     ("total", 0.8, r"total|summe|montant|importe|importo"),
     (
         "amount_due",
