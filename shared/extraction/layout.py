@@ -467,7 +467,7 @@ def _receipt_totals(candidates: dict[str, list[Candidate]], text: str) -> Decima
     - receipts print money with cents: a whole number under a total label is a misread;
     - where cash rounding is printed, the amount paid is a multiple of 0.05."""
     for cand in list(candidates["subtotal"]):
-        if re.search(r"nett?\s?total\W*$", cand.line.folded[: cand.start].split("\t")[-1].strip() + " "):
+        if re.search(r"nett?\s?total[\s:]*(?:rm|\$)?[\s:]*$", cand.line.folded[: cand.start]):
             candidates["subtotal"].remove(cand)
             candidates["total"].append(replace(cand, field="total", score=cand.score + 0.2))
     if any("." in c.value for c in candidates["total"]):
