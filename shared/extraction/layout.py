@@ -467,7 +467,7 @@ def _receipt_totals(candidates: dict[str, list[Candidate]], text: str) -> Decima
     - receipts print money with cents: a whole number under a total label is a misread;
     - where cash rounding is printed, the amount paid is a multiple of 0.05."""
     for cand in list(candidates["subtotal"]):
-        if re.search(r"nett?\s?total[\s:]*(?:rm|\$)?[\s:]*$", cand.line.folded[: cand.start]):
+        if re.search(r"(?:^|\t)\s*nett?\s?total(?![a-z])", cand.line.folded[: cand.start]):
             candidates["subtotal"].remove(cand)
             candidates["total"].append(replace(cand, field="total", score=cand.score + 0.2))
     if any("." in c.value for c in candidates["total"]):
@@ -489,6 +489,13 @@ def _receipt_totals(candidates: dict[str, list[Candidate]], text: str) -> Decima
         if rounding and value % Decimal("0.05") == 0:
             bonus += 0.1
         scored.append(replace(cand, score=cand.score + bonus))
+    if till_total is None:
+        # No total label agrees with the till, but a subtotal does: on a receipt that is the total.
+        for cand in candidates["subtotal"]:
+            if Decimal(cand.value) > 0 and Decimal(cand.value) in paid:
+                scored.append(replace(cand, field="total", score=cand.score + 0.3))
+                till_total = Decimal(cand.value)
+                break
     candidates["total"] = scored
     return till_total
 
