@@ -355,7 +355,8 @@ def _pick_receipt_header(page_lines: list[TextLine], fields: dict[str, Extracted
         return
     line = block.name_line
     confidence = 0.8 if block.name_has_form else 0.6
-    fields["vendor_name"] = _field(Candidate("vendor_name", block.name, confidence, line, 0, len(line.text)), confidence)
+    name = Candidate("vendor_name", block.name, confidence, line, 0, len(line.text))
+    fields["vendor_name"] = _field(name, confidence)
     if block.address and block.address_lines:
         first = block.address_lines[0]
         fields["vendor_address"] = _field(
