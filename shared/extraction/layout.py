@@ -44,7 +44,7 @@ from shared.extraction.normalize import (
 
 MONEY = ("subtotal", "tax", "total", "amount_due")
 _TILL = (TENDERED, CHANGE)
-_TIME = re.compile(r"(?<!\d)(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[:.][0-5]\d)?(?!\d)")
+_TIME = re.compile(r"(?<![\d.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?!\d)")
 # Words that say part of the total was paid already (then the amount due is not the total).
 _PREPAID = re.compile(
     r"(?<![a-z])(?:anzahlung|vorauszahlung|abschlagszahlung|bereits\s(?:bezahlt|gezahlt|erhalten|geleistet)|abzuglich"
@@ -227,7 +227,7 @@ def _add_unlabelled(
             if (line.page, line.index, a) in claimed:
                 continue
             # A date stamped with a time of day is when the sale happened (a till's print time).
-            timed = bool(_TIME.search(line.text[max(0, a - 12) : b + 12]))
+            timed = bool(_TIME.search(line.text[max(0, a - 12) : a] + " " + line.text[b : b + 12]))
             if timed or line.rel_top <= 0.5:
                 score = 0.4 if timed else 0.3
                 candidates["invoice_date"].append(Candidate("invoice_date", value.isoformat(), score, line, a, b))
