@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--field", help="only list misses of this field")
     parser.add_argument("--high", action="store_true", help="list wrong fields at >= 0.9 confidence")
     parser.add_argument("--cached-only", action="store_true", help="skip documents not read yet")
+    parser.add_argument("--save", action="store_true", help="save prediction lines for `bench.reliability --reuse`")
     args = parser.parse_args(argv)
     for directory in args.sets:
         labels = load_labels(directory)
@@ -84,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
                 if not ok:
                     wrong_high.append((document.stem, name, expected, line["fields"].get(name), conf))
         report = evaluate(pairs, set_name=directory.name, seconds=time.perf_counter() - started)
+        if args.save:
+            from bench.reliability import save_predictions
+
+            save_predictions(directory.name, [line for _, _, line in pairs])
         print(f"== {directory.name}: macro {report.macro_accuracy:.3f} over {report.documents} documents"
               f" ({report.seconds:.1f}s)  >=0.9: {high_ok}/{high}"
               f" = {high_ok / high if high else float('nan'):.3f}")
