@@ -10,15 +10,17 @@ x whether it reconciles; guesses without a label stay low.
 from __future__ import annotations
 
 import itertools
+import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from shared.documents.content import DocumentContent
 from shared.domain.models import DocumentType, ExtractedField, Extraction, LineItem, Provenance, Source, decimal_to_str
 from shared.extraction.classify import classify
-from shared.extraction.layout_labels import BUYER_VAT, LabelMatch, find_labels
-from shared.extraction.layout_lines import TextLine, document_lines
+from shared.extraction.layout_header import header_block
+from shared.extraction.layout_labels import BUYER_VAT, CHANGE, TENDERED, LabelMatch, find_labels
+from shared.extraction.layout_lines import TextLine, document_lines, fold
 from shared.extraction.layout_parties import buyer_candidates, buyer_zones, in_zones, vendor_candidates
 from shared.extraction.layout_table import extract_line_items
 from shared.extraction.layout_values import (
@@ -41,6 +43,14 @@ from shared.extraction.normalize import (
 )
 
 MONEY = ("subtotal", "tax", "total", "amount_due")
+_TILL = (TENDERED, CHANGE)
+_TIME = re.compile(r"(?<![\d.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?!\d)")
+# Words that say part of the total was paid already (then the amount due is not the total).
+_PREPAID = re.compile(
+    r"(?<![a-z])(?:anzahlung|vorauszahlung|abschlagszahlung|bereits\s(?:bezahlt|gezahlt|erhalten|geleistet)|abzuglich"
+    r"|erhaltene|prepaid|prepayment|already\spaid|deposit|amount\spaid|paid\s(?:amount|to\sdate)|acompte"
+    r"|deja\s(?:regle|paye|verse)|aanbetaling|reeds\sbetaald|vooruitbetaling|anticipo|acconto|pagado|pagato)"
+)
 _ID_FIELDS = ("invoice_number", "po_number")
 
 
@@ -79,18 +89,22 @@ def extract_layout(content: DocumentContent) -> Extraction:
     candidates: dict[str, list[Candidate]] = defaultdict(list)
     for line in lines:
         same_line = labels_by_line[id(line)]
-        below = lines_by_page[line.page][line.index + 1 : line.index + 3]
+        below = lines_by_page[line.page][line.index + 1 : line.index + 7]
         for match in same_line:
-            for region in value_regions(match, same_line, below):
-                for cand in _read_values(match, region.line, region.start, region.end, region.placement, day_first):
-                    candidates[cand.field].append(cand)
+            found = [
+                cand
+                for region in value_regions(match, same_line, below)
+                for cand in _read_values(match, region.line, region.start, region.end, region.placement, day_first)
+            ]
+            for cand in _favour_column_sums(match, found):
+                candidates[cand.field].append(cand)
     _add_unlabelled(lines, candidates, all_labels, lines_by_page, day_first)
 
     fields = extraction.fields
     for name in ("invoice_number", "invoice_date", "due_date", "po_number", "iban", "bic"):
         best = _best(candidates[name])
         if best:
-            fields[name] = _field(best, best.score)
+            fields[name] = _field(best, best.score * _disagreement(best, candidates[name]))
     _pick_vat_id(candidates["vendor_vat_id"], all_labels, lines_by_page, fields)
 
     items = extract_line_items(lines_by_page, labels_by_line)
@@ -99,8 +113,15 @@ def extract_layout(content: DocumentContent) -> Extraction:
     item_rows = {id(line) for _, line in items}
     for name in MONEY:
         candidates[name] = [c for c in candidates[name] if id(c.line) not in item_rows]
-    _pick_money(candidates, [item for item, _ in items], fields, document_type)
+    prepaid = bool(_PREPAID.search(fold(content.text)))
+    till_total = _receipt_totals(candidates, content.text) if document_type == DocumentType.RECEIPT else None
+    _pick_money(candidates, [item for item, _ in items], fields, document_type, prepaid)
+    if till_total is not None and "total" in fields and Decimal(fields["total"].value) == till_total:
+        # Tendered minus change is an independent reading of the same total.
+        fields["total"] = fields["total"].model_copy(update={"confidence": max(0.93, fields["total"].confidence)})
     _pick_parties(lines, all_labels, lines_by_page, fields)
+    if document_type == DocumentType.RECEIPT:
+        _pick_receipt_header(lines_by_page.get(1, []), fields)
     _pick_currency(content, lines, all_labels, fields)
     if "due_date" in fields and "invoice_date" in fields and fields["due_date"].value < fields["invoice_date"].value:
         del fields["due_date"]  # a date before the issue date is not when payment is due
@@ -132,7 +153,7 @@ def _read_values(
                 # A date far from its label (another field in between) is weaker evidence.
                 near = 1.0 if not text[:a].strip(" :.-") or a < 12 else 0.8
                 out.append(Candidate(field, day.isoformat(), weight * near, line, start + a, start + b))
-        elif field in MONEY:
+        elif field in MONEY or field in _TILL:
             hits = amounts_in(line, start, end)
             for rank, hit in enumerate(reversed(hits)):
                 quality = (1.0 if hit.has_decimals else 0.5) * (1.0 if rank == 0 else 0.7)
@@ -163,6 +184,34 @@ def _read_values(
     return out
 
 
+def _favour_column_sums(match: LabelMatch, found: list[Candidate]) -> list[Candidate]:
+    """Under a totals-table header the column may list one row per tax rate and then their sum:
+    the row that equals the sum of the rows above it is the document's figure, not the first row."""
+    out = [c for c in found if c.field not in MONEY or c.line is match.line]
+    for name in MONEY:
+        below = sorted((c for c in found if c.field == name and c.line is not match.line), key=lambda c: c.line.top)
+        rows: list[Candidate] = []
+        for cand in below:  # the best-scored reading of each row (its rightmost amount in the column)
+            if rows and rows[-1].line is cand.line:
+                if cand.score > rows[-1].score:
+                    rows[-1] = cand
+                continue
+            rows.append(cand)
+        sums = {
+            id(cand)
+            for index, cand in enumerate(rows)
+            if index >= 2 and sum(Decimal(r.value) for r in rows[:index]) == Decimal(cand.value)
+        }
+        for cand in below:
+            if not sums:
+                out.append(cand)
+            elif id(cand) in sums:
+                out.append(replace(cand, score=min(1.0, cand.score * 1.15)))
+            else:
+                out.append(replace(cand, score=cand.score * 0.8))
+    return out
+
+
 def _add_unlabelled(
     lines: list[TextLine],
     candidates: dict[str, list[Candidate]],
@@ -174,11 +223,14 @@ def _add_unlabelled(
     the issue date, valid IBANs and EU VAT ids anywhere."""
     claimed = {(c.line.page, c.line.index, c.start) for cs in candidates.values() for c in cs}
     for line in lines_by_page.get(1, []):
-        if line.rel_top > 0.5:
-            break
         for value, a, b in find_dates(line.text, day_first=day_first):
-            if (line.page, line.index, a) not in claimed:
-                candidates["invoice_date"].append(Candidate("invoice_date", value.isoformat(), 0.3, line, a, b))
+            if (line.page, line.index, a) in claimed:
+                continue
+            # A date stamped with a time of day is when the sale happened (a till's print time).
+            timed = bool(_TIME.search(line.text[max(0, a - 12) : a] + " " + line.text[b : b + 12]))
+            if timed or line.rel_top <= 0.5:
+                score = 0.4 if timed else 0.3
+                candidates["invoice_date"].append(Candidate("invoice_date", value.isoformat(), score, line, a, b))
                 break
     for line in lines:
         words = [w.text for w in line.words]
@@ -223,6 +275,15 @@ def _best(cands: list[Candidate]) -> Candidate | None:
     for cand in cands:
         support[cand.value] += 1
     return max(cands, key=lambda c: (c.score + 0.03 * min(3, support[c.value] - 1), -c.line.page, -c.line.top))
+
+
+def _disagreement(best: Candidate, cands: list[Candidate]) -> float:
+    """Confidence factor: another well-labelled reading with a different value (two order numbers,
+    an invoice number printed two ways) makes the pick a coin toss between them, not a certainty."""
+    rivals = [c.score for c in cands if c.value != best.value and c.score >= 0.6]
+    if not rivals:
+        return 1.0
+    return 0.8 if max(rivals) >= best.score - 0.15 else 0.9
 
 
 def _field(cand: Candidate, confidence: float, value: str | None = None) -> ExtractedField:
@@ -286,6 +347,23 @@ def _pick_parties(
         )
 
 
+def _pick_receipt_header(page_lines: list[TextLine], fields: dict[str, ExtractedField]) -> None:
+    """A till receipt names its merchant in its first lines and the shop's address under it; labels
+    ("Seller:") are rare there, so the header block decides the vendor and gives the address."""
+    block = header_block(page_lines)
+    if block is None:
+        return
+    line = block.name_line
+    confidence = 0.8 if block.name_has_form else 0.6
+    name = Candidate("vendor_name", block.name, confidence, line, 0, len(line.text))
+    fields["vendor_name"] = _field(name, confidence)
+    if block.address and block.address_lines:
+        first = block.address_lines[0]
+        fields["vendor_address"] = _field(
+            Candidate("vendor_address", block.address, 0.7, first, 0, len(first.text)), 0.7
+        )
+
+
 def _pick_currency(
     content: DocumentContent, lines: list[TextLine], labels: list[LabelMatch], fields: dict[str, ExtractedField]
 ) -> None:
@@ -309,6 +387,7 @@ def _pick_money(
     items: list[LineItem],
     fields: dict[str, ExtractedField],
     document_type: DocumentType,
+    prepaid: bool,
 ) -> None:
     """Choose subtotal, tax and total together: the combination with the best summed score, with a
     bonus where subtotal + tax = total and where the line items add up to the subtotal."""
@@ -344,11 +423,25 @@ def _pick_money(
         if cand is not None:
             extra = bonus + (0.1 if name == "subtotal" and lines_match else 0.0)
             fields[name] = _field(cand, min(1.0, 0.8 * cand.score + 1.3 * extra))
+    if not balanced and sub is not None and total is not None:
+        parts = _tax_by_rate(candidates["tax"], Decimal(total.value) - Decimal(sub.value))
+        if parts:
+            # Tax printed per rate only ("USt. 7% ... 19,25", "USt. 19% ... 37,62"): their sum closes
+            # subtotal + tax = total, so it is the document's tax.
+            value = decimal_to_str(sum((Decimal(p.value) for p in parts), Decimal(0)))
+            fields["tax"] = _field(parts[0], 0.85, value)
+            for name, cand in (("subtotal", sub), ("total", total)):
+                fields[name] = _field(cand, min(1.0, 0.8 * cand.score + 0.2))
     due = _best(_dedupe(candidates["amount_due"]))
     if due:
         fields["amount_due"] = _field(due, 0.75 * due.score)
     if "total" not in fields and due:
         fields["total"] = _field(due, 0.5 * due.score)
+    if "amount_due" not in fields and "total" in fields and not prepaid:
+        # Nothing paid in advance is printed, so the whole total is payable (a guess: kept below 0.9).
+        fields["amount_due"] = fields["total"].model_copy(
+            update={"confidence": min(0.7, fields["total"].confidence)}
+        )
     if "subtotal" not in fields and "total" in fields:
         tax_value = Decimal(fields["tax"].value) if "tax" in fields else None
         total_value = Decimal(fields["total"].value)
@@ -360,7 +453,66 @@ def _pick_money(
     if document_type == DocumentType.CREDIT_NOTE:
         for name in MONEY:
             if name in fields and not fields[name].value.startswith("-") and Decimal(fields[name].value) != 0:
-                fields[name] = fields[name].model_copy(update={"value": "-" + fields[name].value})
+                # The sign is inferred from the title, not printed: a German "Gutschrift" may also be a
+                # self-billed invoice (positive), so an inferred sign never reaches high confidence.
+                fields[name] = fields[name].model_copy(
+                    update={"value": "-" + fields[name].value, "confidence": min(0.8, fields[name].confidence)}
+                )
+
+
+def _receipt_totals(candidates: dict[str, list[Candidate]], text: str) -> Decimal | None:
+    """Till-receipt conventions, applied to the candidates in place; returns the total that
+    tendered - change gives, when the receipt prints both.
+
+    - "NETT TOTAL" on a receipt is what is paid (after rounding), not a net-of-tax amount;
+    - receipts print money with cents: a whole number under a total label is a misread;
+    - where cash rounding is printed, the amount paid is a multiple of 0.05."""
+    for cand in list(candidates["subtotal"]):
+        if re.search(r"(?:^|\t)\s*nett?\s?total(?![a-z])", cand.line.folded[: cand.start]):
+            candidates["subtotal"].remove(cand)
+            candidates["total"].append(replace(cand, field="total", score=cand.score + 0.2))
+    if any("." in c.value for c in candidates["total"]):
+        candidates["total"] = [c for c in candidates["total"] if "." in c.value]
+    tendered = {abs(Decimal(c.value)) for c in candidates[TENDERED]}
+    change = {abs(Decimal(c.value)) for c in candidates[CHANGE]}
+    paid = {t - c for t in tendered for c in change if t >= c}
+    rounding = bool(re.search(r"(?i)round", text))
+    till_total = None
+    scored: list[Candidate] = []
+    for cand in candidates["total"]:
+        value = Decimal(cand.value)
+        bonus = 0.0
+        if value > 0 and value in paid:
+            bonus += 0.5
+            till_total = value
+        elif value > 0 and value in tendered and not change - {Decimal(0)}:
+            bonus += 0.15  # paid exactly
+        if rounding and value % Decimal("0.05") == 0:
+            bonus += 0.1
+        scored.append(replace(cand, score=cand.score + bonus))
+    if till_total is None:
+        # No total label agrees with the till, but a subtotal does: on a receipt that is the total.
+        for cand in candidates["subtotal"]:
+            if Decimal(cand.value) > 0 and Decimal(cand.value) in paid:
+                scored.append(replace(cand, field="total", score=cand.score + 0.3))
+                till_total = Decimal(cand.value)
+                break
+    candidates["total"] = scored
+    return till_total
+
+
+def _tax_by_rate(cands: list[Candidate], wanted: Decimal) -> tuple[Candidate, ...] | None:
+    """Two to four tax amounts on different lines (one per rate) that add up to ``wanted``."""
+    per_line: dict[int, Candidate] = {}
+    for cand in sorted(cands, key=lambda c: -c.score):
+        if cand.score >= 0.6 and id(cand.line) not in per_line:
+            per_line[id(cand.line)] = cand
+    rows = sorted(per_line.values(), key=lambda c: (c.line.page, c.line.top))[:8]
+    for size in (2, 3, 4):
+        for combo in itertools.combinations(rows, size):
+            if wanted != 0 and abs(sum(Decimal(c.value) for c in combo) - wanted) < Decimal("0.005"):
+                return combo
+    return None
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:

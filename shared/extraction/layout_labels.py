@@ -17,6 +17,8 @@ OTHER = "other"
 BUYER = "buyer"
 VENDOR = "vendor"
 BUYER_VAT = "buyer_vat"
+TENDERED = "tendered"  # money handed over at the till (not an output field)
+CHANGE = "change"  # money given back at the till (not an output field)
 
 _SEP = r"[ .\-/_]*"
 _NO = r"(?:no|nr|n°|nº|n|#|number|nummer|num|numero|nummber)\.?"
@@ -55,6 +57,7 @@ _RAW: list[tuple[str, float, str]] = [
     ("invoice_number", 1.0, r"invoice\s?(?:id|ref(?:erence)?)"),
     ("invoice_number", 1.0, r"(?:rechnungs|gutschrifts|beleg)" + _SEP + r"(?:nr|nummer|no)\.?"),
     ("invoice_number", 1.0, _words(r"(?:rechnung|gutschrift|beleg)", r"(?:nr|nummer|no)\.?")),
+    ("invoice_number", 1.0, r"[a-z]{3,}rechnung(?:\s\(\d{3}\))?" + _SEP + r"(?:nr|nummer|no)\.?"),
     ("invoice_number", 1.0, _words(r"(?:facture|avoir)", r"(?:n°|nº|no|numero|num)\.?")),
     ("invoice_number", 1.0, r"numero\s(?:de\s)?(?:la\s)?(?:facture|factura|fattura)"),
     ("invoice_number", 1.0, r"(?:factuur|credit)" + _SEP + r"(?:nummer|nr)\.?"),
@@ -75,6 +78,7 @@ _RAW: list[tuple[str, float, str]] = [
         1.0,
         r"fecha\s(?:de\s)?(?:la\s)?(?:factura|emision|expedicion)|data\s(?:della\s)?(?:fattura|emissione|documento)",
     ),
+    ("invoice_date", 0.9, r"issued\s(?:at|on)|ausgestellt\sam|emise?\sle|emessa\sil|emitida\sel"),
     ("invoice_date", 0.7, r"date|datum|fecha|data|dated|dd\."),
     ("invoice_date", 0.45, r"vom|du|del|van"),
     ("due_date", 1.0, r"(?:payment\s)?due\s?date|date\sdue|due\sby|pay(?:ment)?\sby|payable\sby"),
@@ -94,6 +98,15 @@ _RAW: list[tuple[str, float, str]] = [
         "due_date",
         1.0,
         r"(?:zahlbar|payable|betaalbaar|payable)(?:\s(?:innerhalb|within|binnen)\s\d+\s(?:tagen|days|dagen))?(?:\s(?:netto|net))?\s(?:bis|until|by|tot|voor)(?:\s(?:zum|le))?",
+    ),
+    (
+        "due_date",
+        1.0,
+        r"(?:remit|pay|payment|paid)\s(?:until|by|before|no\slater\sthan)"
+        r"|(?:uberweisen|zahlen|bezahlen|begleichen)\s(?:sie\s)?(?:den\s(?:rechnungs)?betrag\s)?"
+        r"(?:bis\s(?:zum|spatestens)?|spatestens\s(?:bis\s)?(?:zum)?)"
+        r"|(?:a\sregler|payable|a\spayer)\s(?:avant|au\splus\stard)(?:\sle)?|pagar\s(?:antes\sdel?|hasta\sel)"
+        r"|pagare\sentro(?:\sil)?|betalen\s(?:voor|uiterlijk(?:\sop)?)",
     ),
     ("due_date", 0.6, r"due|payable\swithin"),
     (
@@ -142,7 +155,8 @@ _RAW: list[tuple[str, float, str]] = [
     (
         "po_number",
         1.0,
-        r"(?:n°|numero)\sde\scommande|bon\sde\scommande|votre\scommande|ordernummer|bestelnummer|bestelling|uw\sreferentie",
+        r"(?:n°|numero)\sde\scommande|bon\sde\scommande|votre\scommande|votre\sreference|ordernummer|bestelnummer"
+        r"|bestelling|uw\sreferentie|uw\sorder(?:nummer)?|su\sreferencia|vostro\sriferimento",
     ),
     ("po_number", 1.0, r"(?:n°|numero)\s(?:de\s)?pedido|pedido|(?:n°|numero)\s(?:d')?ordine|ordine\sn"),
     # ---- money
@@ -161,11 +175,38 @@ _RAW: list[tuple[str, float, str]] = [
         1.0,
         r"totaal(?:bedrag)?(?:\sincl\.?\s(?:btw)?)?|te\sbetalen|total\sfactura|importe\stotal|total\sa\spagar|totale(?:\s(?:fattura|documento|da\spagare))?",
     ),
+    (
+        "total",
+        1.0,
+        r"(?:summe|total|gesamtbetrag|gesamtsumme|betrag|totaal|montant|importe|importo)\s"
+        r"(?:inkl|incl|inclusief|including|incluido|incluso)\.?\s(?:der\s)?(?:ust|mwst|vat|tax|tva|btw|iva|gst)\.?",
+    ),
+    (
+        "total",
+        1.0,
+        r"total\s(?:[a-z]{2,3}\s)?\(?(?:incl|inclusive|including)\.?\s?(?:of\s)?(?:gst|vat|tax|sst)\)?(?:\s?@?\s?\d+\s?%)?"
+        r"|total\safter\s(?:adj(?:ustment)?|rounding)(?:\s(?:incl\.?\s)?(?:gst|vat|tax))?|rounded\stotal|total\srounded",
+    ),
+    (
+        "subtotal",
+        1.0,
+        r"total\s(?:[a-z]{2,3}\s)?\(?(?:excl|exclusive|excluding|before)\.?\s?(?:of\s)?(?:gst|vat|tax|sst)\)?",
+    ),
+    # Receipt counters that print next to the word "total" but are not money totals.
+    (OTHER, 1.0, r"total\s(?:qty|quantity|items?|savings?|discount|pieces|pcs|units)|(?:item|qty)\s?count"),
+    # What the customer handed over and got back: tendered - change = total on a till receipt.
+    (TENDERED, 1.0, r"cash|tendered|amount\spaid|paid|visa|mastercard|master|credit\scard|debit\scard|card"),
+    (CHANGE, 1.0, r"change(?:\sdue)?|balance\sreturned"),
     ("total", 0.8, r"total|summe|montant|importe|importo"),
     (
         "amount_due",
         1.0,
         r"(?:amount|balance|total)\s(?:due|payable|owing)|zahlbetrag|noch\szu\szahlen|offener\sbetrag|restbetrag|reste\sa\spayer|somme\sa\spayer|montant\sdu|openstaand(?:\sbedrag)?|importe\s(?:a\spagar|pendiente)|importo\sda\spagare",
+    ),
+    (
+        "amount_due",
+        1.0,
+        r"due\spayable|payable\samount|amount\sto\spay|solde\s(?:a\spayer|du)|zu\szahlender\sbetrag|verbleibender\sbetrag",
     ),
     ("amount_due", 0.6, r"balance"),
     (
@@ -183,14 +224,26 @@ _RAW: list[tuple[str, float, str]] = [
         1.0,
         r"subtotaal|(?:totaal\s)?excl(?:usief|\.)?\sbtw|netto\sbedrag|grondslag|base\simponible|subtotal|imponibile|totale\simponibile|subtotale",
     ),
+    (
+        "subtotal",
+        1.0,
+        r"(?:summe|total|betrag|totaal|montant|importe|importo)\s(?:exkl|excl|exclusief|excluding|ohne|zzgl|hors|sin|senza)"
+        r"\.?\s(?:der\s)?(?:ust|mwst|vat|tax|tva|btw|iva|gst)\.?",
+    ),
     ("subtotal", 0.6, r"netto|net|warenwert|positionssumme"),
     ("tax", 1.0, r"(?:total\s)?(?:vat|tax|gst|sales\stax)(?:\samount)?|(?:igst|cgst|sgst)"),
     (
         "tax",
         1.0,
-        r"(?:mwst|ust|umsatzsteuer|mehrwertsteuer)(?:\.?\s?(?:betrag))?|steuerbetrag|mwst-?betrag|summe\s(?:mwst|ust)",
+        r"(?:mwst|ust|umsatzsteuer|mehrwertsteuer)(?:[.\-]{0,2}\s?(?:betrag))?|steuerbetrag|mwst-?betrag|summe\s(?:mwst|ust)",
     ),
     ("tax", 1.0, r"(?:montant\s|total\s)?tva|(?:totaal\s)?btw(?:\s?bedrag)?|(?:cuota\s)?iva|imposta|impuesto"),
+    (
+        "tax",
+        1.0,
+        r"(?:vat|tax|gst|ust|mwst|tva|btw|iva)\.?\s(?:total|gesamt|totaal|totale)|total\s(?:taxes|tva|btw|iva|mwst|ust)"
+        r"|(?:zuzugl|zzgl)\.?\s(?:ust|mwst|umsatzsteuer)|plus\s(?:vat|tax)",
+    ),
     # ---- parties and bank
     ("vendor_vat_id", 1.0, r"(?:vat|tax|gst)\s?(?:reg(?:istration)?\.?\s?)?(?:id|no|nr|number|#)\.?|gstin|vat|tin"),
     (
@@ -202,7 +255,8 @@ _RAW: list[tuple[str, float, str]] = [
         + _SEP
         + r"(?:nr\.?)?|ustid(?:nr)?\.?|umsatzsteuer"
         + _SEP
-        + r"(?:id|identifikationsnummer)",
+        + r"(?:id|identifikationsnummer)"
+        + r"|ust\.?-?\s?ident(?:ifikations)?\.?-?\s?(?:nr|nummer)\.?",
     ),
     (
         "vendor_vat_id",
@@ -219,6 +273,13 @@ _RAW: list[tuple[str, float, str]] = [
         + _SEP
         + r"(?:nr)?|votre\s(?:n°\s)?tva",
     ),
+    (
+        BUYER_VAT,
+        1.0,
+        r"(?:ihre|kunden)\s?-?(?:ust|mwst)\.?-?\s?(?:id|ident)[a-z]*\.?-?\s?(?:nr|nummer)?\.?"
+        r"|(?:n°\s)?tva\s(?:du\s)?client|(?:customer|client|buyer)'?s?\s(?:vat|gst)\s?(?:id|no|number|reg)?\.?"
+        r"|btw\s?-?(?:nummer|nr)?\.?\s(?:klant|afnemer)|(?:nif|cif)\s(?:del\s)?cliente|p\.?\s?iva\s(?:del\s)?cliente",
+    ),
     ("iban", 1.0, r"iban"),
     ("bic", 1.0, r"bic|swift(?:\s?code)?|bic/swift|swift/bic"),
     (
@@ -234,7 +295,7 @@ _RAW: list[tuple[str, float, str]] = [
     (
         BUYER,
         1.0,
-        r"(?:kaufer|kaeufer)\s?/\s?leistungsempfanger|bill(?:ed)?\sto|invoice\sto|sold\sto|customer|buyer|billing\saddress|recipient|rechnungsempfanger|rechnungsempfaenger|kunde|kaufer|kaeufer|leistungsempfanger|rechnungsadresse|client|facture\sa|adresse\sde\sfacturation|destinataire|klant|factuuradres|afnemer|cliente|facturar\sa|destinatario|committente",
+        r"(?:kaufer|kaeufer)\s?/\s?leistungsempfanger|bill(?:ed)?\sto|invoice\sto|sold\sto|customer|buyer|billing\saddress|recipient|rechnungsempfanger|rechnungsempfaenger|kunde|kaufer|kaeufer|leistungsempfanger|rechnungsadresse|client|facture\sa(?=\s*(?::|\t|$))|adresse\sde\sfacturation|destinataire|klant|factuuradres|afnemer|cliente|facturar\sa|destinatario|committente",
     ),
     (
         OTHER,

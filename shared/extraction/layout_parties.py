@@ -86,7 +86,11 @@ def name_after_label(match: LabelMatch, lines_by_page: dict[int, list[TextLine]]
     rest = line.text[match.end : seg_end]
     if looks_like_name(rest):
         offset = len(rest) - len(rest.lstrip(" :-–"))
-        return line, match.end + offset, seg_end
+        # "Der Verkäufer bleibt Eigentümer ...": a label inside a sentence does not introduce a name;
+        # after a caption ("Seller: acme") or at the start of a segment, a name begins upper case.
+        if ":" in rest[:offset] or rest[offset:offset + 1].isupper() or rest[offset:offset + 1].isdigit():
+            return line, match.end + offset, seg_end
+        return None
     if rest.strip(" :-–"):
         return None  # something that is not a name follows the label (an id, a date)
     x0 = line.x_at(match.start)
@@ -103,8 +107,8 @@ def name_after_label(match: LabelMatch, lines_by_page: dict[int, list[TextLine]]
                     return below, start + prefix.end(), end
                 following = [(a, b) for a, b in below.segments() if a > end]
                 return (below, following[0][0], following[0][1]) if following else None
-            if ":" in text or not looks_like_name(text):
-                continue
+            if ":" in text or not looks_like_name(text) or below.text[end:].lstrip(" \t").startswith(":"):
+                continue  # a "Nummer : 549910" line is a keyed value, not the name
             return below, start, end
     return None
 

@@ -113,6 +113,8 @@ def _read_rows(
             break
         money_labels = [m for m in labels_by_line[id(line)] if m.fields & {"total", "subtotal", "tax", "amount_due"}]
         hits = [h for h in amounts_in(line, 0, len(line.text)) if line.x_at(h.end - 1) > amount_col.x0 - 40]
+        if len(money_labels) >= 2 and not hits:
+            break  # the header row of a totals table: the items are above it
         if money_labels and hits:
             if any("total" in m.fields and m.label.weight >= 1.0 for m in money_labels) or not rows:
                 break

@@ -24,6 +24,8 @@ SAME_SEGMENT = 1.0
 NEXT_SEGMENT = 0.95
 BELOW = 0.85
 
+MONEY_FIELDS = frozenset({"subtotal", "tax", "total", "amount_due"})
+
 _LEADING_NOISE = re.compile(r"^[\s:#.\-–=>|]*(?:(?:n°|nº|no\.|nr\.|#)\s*)?[\s:#.\-–=>]*", re.IGNORECASE)
 
 
@@ -89,9 +91,13 @@ def _below_regions(match: LabelMatch, same_line_labels: list[LabelMatch], below_
         if other.start > match.end:
             right_limit = min(right_limit, line.x_at(other.start))
     regions: list[Region] = []
-    for below in below_lines[:2]:
-        if below.top - line.bottom > 3.0 * line.height:
+    # Money columns of a totals table may hold a row per tax rate and then the sum row: read deeper.
+    depth = 5 if match.fields & MONEY_FIELDS else 2
+    previous = line
+    for below in below_lines[:depth]:
+        if below.top - previous.bottom > 3.0 * line.height:
             break
+        previous = below
         indexes = [
             i
             for i, w in enumerate(below.words)
