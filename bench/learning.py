@@ -181,7 +181,8 @@ def run_set(name: str, ocr: bool, misses: bool) -> dict[str, Any]:
             record = _record(path, extract(content))
             taught[key] = clerk_corrects(record, label)
             learn_from(record, repo, content)
-        per_field: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # labelled, right before, right after
+        # labelled, right before, right after, made wrong by learning
+        per_field: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         vendors: list[dict[str, Any]] = []
         for key, documents in groups.items():  # then the vendor's later documents arrive
             before_right = after_right = labelled = 0
@@ -195,6 +196,7 @@ def run_set(name: str, ocr: bool, misses: bool) -> dict[str, Any]:
                     counts[0] += 1
                     counts[1] += right
                     counts[2] += scored_after[field_name]
+                    counts[3] += right and not scored_after[field_name]
                     if misses and right != scored_after[field_name]:
                         print(f"  {path.name[:48]:48} {field_name:15} want {label[field_name]!r:28} "
                               f"before {before.value(field_name)!r} after {after.value(field_name)!r}")
@@ -212,7 +214,11 @@ def run_set(name: str, ocr: bool, misses: bool) -> dict[str, Any]:
         "fields_labelled": total,
         "accuracy_before": before_total / total if total else 0.0,
         "accuracy_after": after_total / total if total else 0.0,
-        "per_field": {k: {"labelled": c[0], "before": c[1], "after": c[2]} for k, c in sorted(per_field.items())},
+        "made_wrong": sum(c[3] for c in per_field.values()),
+        "per_field": {
+            k: {"labelled": c[0], "before": c[1], "after": c[2], "made_wrong": c[3]}
+            for k, c in sorted(per_field.items())
+        },
         "per_vendor": vendors,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -222,12 +228,14 @@ def _print(result: dict[str, Any]) -> None:
     print(f"\n{result['set']}: {result['vendors']} vendors, {result['later_documents']} later documents, "
           f"{result['fields_labelled']} labelled fields, {result['seconds']} s")
     print(f"  field accuracy on later documents: before {result['accuracy_before']:.3f}  "
-          f"after {result['accuracy_after']:.3f}")
+          f"after {result['accuracy_after']:.3f}  (right before, wrong after: {result['made_wrong']})")
     for name, counts in result["per_field"].items():
         if counts["before"] != counts["after"]:
-            print(f"  {name:15} {counts['before']:3}/{counts['labelled']:<3} -> {counts['after']:3}/{counts['labelled']}")
+            labelled = counts["labelled"]
+            print(f"  {name:15} {counts['before']:3}/{labelled:<3} -> {counts['after']:3}/{labelled}")
     for vendor in result["per_vendor"]:
-        print(f"  vendor {vendor['vendor'][:36]:36} docs {vendor['documents']:2}  taught {','.join(vendor['taught']) or '-'}"
+        taught = ",".join(vendor["taught"]) or "-"
+        print(f"  vendor {vendor['vendor'][:36]:36} docs {vendor['documents']:2}  taught {taught}"
               f"  {vendor['before']}/{vendor['labelled']} -> {vendor['after']}/{vendor['labelled']}")
 
 

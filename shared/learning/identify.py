@@ -24,7 +24,7 @@ MAX_FINGERPRINT = 80
 SAME_LAYOUT = 0.5  # Jaccard similarity of fingerprints above which two documents share a layout
 
 _WEIGHTS = {"sender": 3.0, "domain": 2.0, "vat_id": 3.0, "iban": 3.0, "name": 2.0, "header": 4.0}
-MIN_SCORE = 3.0
+MIN_SCORE = 3.5  # two independent keys, or a near-identical letterhead (a shared template is not a vendor)
 MIN_LEAD = 1.0  # over the runner-up
 
 # Shared mail services: a domain there says nothing about the vendor (the full address still does).

@@ -71,6 +71,7 @@ def learn_from(record: InvoiceRecord, repo: Repository, content: DocumentContent
     profile = match.profile if match else store.get(_new_key(record)) or VendorProfile(key=_new_key(record))
     learned = Learned(profile=profile.key)
     _learn_identity(profile, record)
+    layout = _layout_for(profile, header_fingerprint(content))  # recorded even when no position is learned
     for name, correction in sorted(corrections.items()):
         if name in CONSTANT_FIELDS:
             _learn_constant(profile, record.id, correction)
@@ -80,7 +81,7 @@ def learn_from(record: InvoiceRecord, repo: Repository, content: DocumentContent
         if found is None:
             learned.not_located.append(name)
             continue
-        _layout_for(profile, header_fingerprint(content)).positions[name] = learn_position(found, name, record.id)
+        layout.positions[name] = learn_position(found, name, record.id)
         learned.positions.append(name)
     profile.learned_from = sorted({*profile.learned_from, record.id})
     learned.changed = store.save(profile)

@@ -127,9 +127,11 @@ def _label_of(run: Run, lines: list[TextLine]) -> tuple[str, Box] | None:
     words of the line above that sit over it."""
     line = run.line
     left: list[int] = []
+    gaps = 0  # column gaps crossed: a label sits in the value's column or the one before it
     for index in range(run.first - 1, -1, -1):
         word = line.words[index]
-        if any(ch.isdigit() for ch in word.text) or len(left) == LABEL_WORDS:
+        gaps += "\t" in line.text[line.spans[index][1] : line.spans[index + 1][0]]
+        if any(ch.isdigit() for ch in word.text) or len(left) == LABEL_WORDS or gaps > 1:
             break
         left.insert(0, index)
     if left and any(ch.isalpha() for i in left for ch in line.words[i].text):
