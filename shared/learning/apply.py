@@ -90,7 +90,6 @@ def _apply_constants(result: Extraction, content: DocumentContent, profile: Vend
             notes.extend(_bank_field(result, content, profile, name, taught))
             continue
         printed = locate_text(content, name, taught.value)
-        assert current is None or current.value  # fields always carry a value
         misread = current is not None and any(same_value(name, current.value, old) for old in taught.misreads)
         if current is not None and not (misread or printed or current.confidence < LOW_CONFIDENCE):
             continue  # a confident, different value not known as a misread: keep what the page says

@@ -70,7 +70,6 @@ def learn_from(record: InvoiceRecord, repo: Repository, content: DocumentContent
     match = identify_vendor(keys, store.list())
     profile = match.profile if match else store.get(_new_key(record)) or VendorProfile(key=_new_key(record))
     learned = Learned(profile=profile.key)
-    _learn_identity(profile, record)
     layout = _layout_for(profile, header_fingerprint(content))  # recorded even when no position is learned
     for name, correction in sorted(corrections.items()):
         if name in CONSTANT_FIELDS:
@@ -83,6 +82,7 @@ def learn_from(record: InvoiceRecord, repo: Repository, content: DocumentContent
             continue
         layout.positions[name] = learn_position(found, name, record.id)
         learned.positions.append(name)
+    _learn_identity(profile, record)
     profile.learned_from = sorted({*profile.learned_from, record.id})
     learned.changed = store.save(profile)
     return learned
@@ -111,8 +111,8 @@ def _learn_identity(profile: VendorProfile, record: InvoiceRecord) -> None:
     name = extraction.value("vendor_name")
     vat_id, iban = extraction.value("vendor_vat_id"), extraction.value("iban")
     sender, domain = sender_parts(record.document.mail)
-    if name:
-        profile.name = name
+    taught = profile.constants.get("vendor_name")
+    profile.name = taught.value if taught else profile.name or name  # a taught name beats whatever was read
     profile.names = _add(profile.names, vendor_key(name))
     profile.vat_ids = _add(profile.vat_ids, compact(vat_id) if vat_id else None)
     profile.ibans = _add(profile.ibans, compact(iban) if iban else None)
