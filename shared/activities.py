@@ -94,6 +94,7 @@ def _reject(services: Services, record: InvoiceRecord, reason: str) -> dict[str,
 
 def extract_invoice(payload: dict[str, Any]) -> dict[str, Any]:
     from shared.extraction import extract
+    from shared.learning import apply_profile
     from shared.pipeline import with_classification
 
     services = get_services()
@@ -104,6 +105,7 @@ def extract_invoice(payload: dict[str, Any]) -> dict[str, Any]:
         extraction = with_classification(
             extract(content), classified.document_type, classified.classification_reason or ""
         )
+        extraction = apply_profile(extraction, content, record.document.mail, services.repo)  # what corrections taught
     record.extraction = extraction
     if extraction.status is ExtractionStatus.REJECTED:
         return _reject(services, record, extraction.reason or "extraction failed")

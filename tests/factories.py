@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from shared.documents.content import ContentKind, DocumentContent, Page, Word
 from shared.domain import (
     DocumentRef,
     ExtractedField,
@@ -84,3 +85,27 @@ def make_record(
         created_at=created_at,
         updated_at=created_at,
     )
+
+
+CHAR_WIDTH, LINE_HEIGHT = 5.0, 10.0
+
+
+def text_page(lines: list[tuple[float, float, str]], *, number: int = 1, ocr: bool = False) -> Page:
+    """An A4 page (PDF points) from ``(x, top, text)`` runs: one word per space-separated piece, each
+    character ``CHAR_WIDTH`` wide, so a test can say where things are printed."""
+    words: list[Word] = []
+    for x, top, text in lines:
+        position = 0
+        for piece in text.split(" "):
+            if piece:
+                x0 = x + position * CHAR_WIDTH
+                x1 = x0 + len(piece) * CHAR_WIDTH
+                words.append(Word(text=piece, x0=x0, top=top, x1=x1, bottom=top + LINE_HEIGHT))
+            position += len(piece) + 1
+    return Page(number=number, width=595.0, height=842.0, words=words, ocr=ocr)
+
+
+def text_content(*pages: list[tuple[float, float, str]]) -> DocumentContent:
+    """A PDF's text layer, one list of ``(x, top, text)`` runs per page."""
+    built = [text_page(lines, number=index) for index, lines in enumerate(pages, start=1)]
+    return DocumentContent(kind=ContentKind.PDF, pages=built, page_count=len(built))

@@ -37,6 +37,9 @@ class Source(StrEnum):
     LLM = "llm"
     USER = "user"
     MAIL = "mail"
+    # A value a clerk taught on an earlier invoice of the same vendor (shared.learning), filled in
+    # because this document did not show it where it could be read: not read here, not typed here.
+    PROFILE = "profile"
 
 
 # Header fields, in the order and with the names of LABELS.md.
