@@ -332,7 +332,9 @@ def status(
 
 @vendors_app.command("import")
 def vendors_import(
-    file: Annotated[Path, typer.Argument(help="CSV with columns name, vat_id, iban, email_domains[, country].")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV with columns name, vat_id, iban, email_domains[, country, cost_centre].")
+    ],
     data_dir: DataDir = None,
 ) -> None:
     """Import the vendor master (email_domains separated by ';' or spaces)."""
@@ -353,6 +355,7 @@ def vendors_import(
                 iban=(row.get("iban") or "").replace(" ", "").upper() or None,
                 email_domains=[d.lower() for d in row.get("email_domains", "").replace(";", " ").split() if d],
                 country=row.get("country") or None,
+                cost_centre=row.get("cost_centre") or None,
             )
             host.services.repo.upsert_vendor(vendor)
             count += 1
@@ -366,6 +369,10 @@ app.add_typer(mailbox_app, name="mailbox")
 from papyr.deadletter_cli import deadletter_app  # noqa: E402  (issue 7)
 
 app.add_typer(deadletter_app, name="deadletter")
+
+from papyr.policy_cli import policy_app  # noqa: E402  (issue 6)
+
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:

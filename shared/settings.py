@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     backend: Literal["local", "azure"] = "local"
     data_dir: Path = Path(".papyr")
 
-    # Routing policy (a later issue makes it a file users edit).
+    # The approval policy file (YAML or JSON; samples/approval-policy.yaml). Unset: the policy the
+    # settings below describe (shared.routing.policy.default_policy).
+    approval_policy: Path | None = None
     auto_approve_below: Decimal = Decimal("1000")
     second_approver_above: Decimal = Decimal("10000")
     approvers: list[str] = Field(default_factory=lambda: ["ap.clerk@example.com", "cfo@example.com"])

@@ -171,15 +171,14 @@ def _mail_detail(mail: MailContext, filename: str) -> dict[str, Any]:
 def orchestration_input(
     ref: DocumentRef, settings: Settings, trace: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The orchestration's input: the document reference, the approval timings (orchestrators
-    may not read settings themselves) and, when traced, the invoice's W3C trace carrier."""
+    """The orchestration's input: the document reference, the approval policy's timings
+    (orchestrators may not read settings or files themselves) and, when traced, the invoice's W3C
+    trace carrier. A broken policy file raises ``PolicyError``: the document is stored, nothing starts."""
+    from shared.routing import current_policy
+
     payload: dict[str, Any] = {
         "document": ref.model_dump(mode="json"),
-        "approval": {
-            "remind_after_hours": settings.remind_after_hours,
-            "escalate_after_hours": settings.escalate_after_hours,
-            "expire_after_hours": settings.expire_after_hours,
-        },
+        "approval": current_policy(settings).timings.orchestration_input(),
     }
     if trace:
         payload[telemetry.TRACE_KEY] = dict(trace)
