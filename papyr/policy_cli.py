@@ -21,7 +21,7 @@ def check(file: Annotated[Path, typer.Argument(help="A policy file (.yaml, .yml 
         policy = load_policy(file)
     except PolicyError as error:
         for problem in error.problems:
-            print(f"{error.source}: {problem}", file=sys.stderr)
+            print(problem, file=sys.stderr)
         raise typer.Exit(1) from None
     levels = sum(len(rule.levels) for rule in policy.rules)
     print(f"{file}: valid: {len(policy.rules)} rules ({levels} levels), {len(policy.delegations)} delegations, "

@@ -79,7 +79,8 @@ def assign_approver(record: InvoiceRecord, trail: Iterable[AuditEntry], policy: 
 
 
 def _present(policy: ApprovalPolicy, person: str, now: datetime) -> tuple[str, Delegation | None]:
-    """Follow delegations from ``person`` to someone not away (a cycle ends where it started)."""
+    """Follow delegations from ``person`` to someone not away; a cycle (everyone away) stops at the
+    last person before it repeats. Returns that person and the first delegation followed."""
     first: Delegation | None = None
     seen = {person.casefold()}
     current = person

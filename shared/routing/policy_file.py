@@ -21,12 +21,12 @@ from shared.settings import Settings
 
 
 class PolicyError(ValueError):
-    """The policy file cannot be used; ``problems`` are the lines of the message."""
+    """The policy file cannot be used; ``problems`` are the lines of the message, each naming the file."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {problem}" for problem in problems))
+        self.problems = [f"{source}: {problem}" for problem in problems]
+        super().__init__("\n".join(self.problems))
 
 
 def parse_policy(text: str, source: str) -> ApprovalPolicy:
@@ -138,6 +138,14 @@ _MESSAGES.update({kind: _WHEN for kind in (
 )})
 
 
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "greater_than": ("more than", "gt"),
+    "less_than_equal": ("at most", "le"),
+    "less_than": ("less than", "lt"),
+}
+
+
 def _problem(error: Any) -> str:
     kind, loc, context = error["type"], tuple(error["loc"]), error.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -148,10 +156,9 @@ def _problem(error: Any) -> str:
         message = f"must be {context.get('expected')}"
     elif kind == "too_short":
         message = "must not be empty" if context.get("min_length") == 1 else error["msg"]
-    elif kind in ("greater_than_equal", "greater_than"):
-        message = f"must be at least {context.get('ge', context.get('gt'))}"
-    elif kind in ("less_than_equal", "less_than"):
-        message = f"must be at most {context.get('le', context.get('lt'))}"
+    elif kind in _BOUNDS:
+        words, key = _BOUNDS[kind]
+        message = f"must be {words} {context.get(key):g}"
     else:
         message = _MESSAGES.get(kind, error["msg"])
     return f"{_path(loc)}: {message}"
