@@ -150,7 +150,8 @@ def test_the_shipped_sample_is_valid_and_show_writes_it_back() -> None:
         ),
         pytest.param(
             "auto_approve_below: -1\nfallback_approvers: []\nrules: [{name: a, levels: [a@x]}]",
-            ["policy.yaml: auto_approve_below: must be at least 0", "policy.yaml: fallback_approvers: must not be empty"],
+            ["policy.yaml: auto_approve_below: must be at least 0",
+             "policy.yaml: fallback_approvers: must not be empty"],
             id="negative-limit-no-fallback",
         ),
         pytest.param(
