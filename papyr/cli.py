@@ -73,6 +73,7 @@ def process(
     from shared.intake.service import ingest_file, start_orchestrations
 
     host = build_local_host(data_dir)
+    _require_policy(host.settings)
     files = list(_iter_files(paths))
     rows: list[tuple[str, Any]] = []  # (file, IngestResult)
     with _progress() as progress:
@@ -245,8 +246,20 @@ def serve(
     from papyr.server import serve as run_server
 
     local = build_local_host(data_dir)
+    _require_policy(local.settings)
     console.print(f"Papyr dashboard on http://{host}:{port}/  (data in {local.settings.data_dir})")
     run_server(local, host=host, port=port)
+
+
+def _require_policy(settings: Any) -> None:
+    """Stop before any work when the approval policy cannot be read: every invoice would fail at routing."""
+    from shared.routing import PolicyError, current_policy
+
+    try:
+        current_policy(settings)
+    except (PolicyError, ValueError) as error:
+        print(f"the approval policy cannot be used:\n{error}", file=sys.stderr)
+        raise typer.Exit(2) from None
 
 
 @app.command()
