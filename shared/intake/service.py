@@ -8,6 +8,7 @@ Every original is kept: the raw message under ``messages/``, each document under
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -22,6 +23,7 @@ from shared.ports import OrchestrationClient
 from shared.services import Services, get_services
 from shared.settings import Settings
 
+_log = logging.getLogger(__name__)
 _EXTENSIONS = {
     "application/pdf": ".pdf",
     "image/jpeg": ".jpg",
@@ -173,13 +175,17 @@ def orchestration_input(
 ) -> dict[str, Any]:
     """The orchestration's input: the document reference, the approval policy's timings
     (orchestrators may not read settings or files themselves) and, when traced, the invoice's W3C
-    trace carrier. A broken policy file raises ``PolicyError``: the document is stored, nothing starts."""
-    from shared.routing import current_policy
+    trace carrier. A broken policy file still starts the orchestration (with the orchestrator's
+    default timings): its routing step then fails with the file's problems, recorded on the invoice,
+    instead of a stored document that nothing ever processes."""
+    from shared.routing import PolicyError, current_policy
 
-    payload: dict[str, Any] = {
-        "document": ref.model_dump(mode="json"),
-        "approval": current_policy(settings).timings.orchestration_input(),
-    }
+    try:
+        timings = current_policy(settings).timings.orchestration_input()
+    except (PolicyError, ValueError) as error:
+        _log.error("event=approval-policy-unusable document=%s error=%s", ref.sha256, error)
+        timings = {}
+    payload: dict[str, Any] = {"document": ref.model_dump(mode="json"), "approval": timings}
     if trace:
         payload[telemetry.TRACE_KEY] = dict(trace)
     return payload

@@ -189,3 +189,14 @@ def test_expiry_fourteen_days_on_loops_past_the_six_day_timer_cap(host: Host) ->
     assert fired == ["2025-03-04T09:00:00.000000+00:00", "2025-03-12T10:00:00.000000+00:00",
                      "2025-03-17T09:00:00.000000+00:00"]
     assert len(host.audit(invoice, "reminder_sent")) == 1 and len(host.audit(invoice, "escalated")) == 1
+
+
+def test_a_policy_broken_while_running_fails_routing_with_the_files_problems(host: Host) -> None:
+    policy = host.services.settings.approval_policy
+    assert policy is not None
+    policy.write_text(POLICY.replace("levels: [[clerk@x, deputy@x]]", "levels: []"))
+    invoice = host.receive("2000.00")
+    record = host.record(invoice)
+    assert record.status is InvoiceStatus.FAILED
+    assert record.reason is not None
+    assert f"{policy}: rules[1].levels: at least one level (one approver or a group of approvers)" in record.reason
