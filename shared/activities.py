@@ -171,16 +171,11 @@ def request_approval(payload: dict[str, Any]) -> dict[str, Any]:
 
 def send_reminder(payload: dict[str, Any]) -> dict[str, Any]:
     """Remind the person now asked for the level (``reminder_recipients``)."""
-    from shared.routing import reminder_recipients
-    from shared.routing.steps import REMINDER_SENT
+    from shared.routing.steps import remind_level
 
     services = get_services()
     record = _load(services, payload["invoice_id"])
-    level = int(payload["level"])
-    recipients = reminder_recipients(record, level)
-    detail = {"level": level, "approver": payload["approver"], "to": recipients}
-    services.repo.append_audit(record.id, AuditEntry(at=services.clock(), actor=ACTOR, action=REMINDER_SENT,
-                                                     detail=detail))
+    recipients = remind_level(record, services.repo, int(payload["level"]), services.clock())
     return {"status": record.status.value, "to": recipients}
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     cosmos_endpoint: str | None = None  # "https://<account>.documents.azure.com:443/"
     cosmos_database: str = "papyr"
     cosmos_key: SecretStr | None = None
+
+    @field_validator("approval_policy", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # an empty app setting
 
     @property
     def database_path(self) -> Path:

@@ -9,7 +9,13 @@ from typing import Any
 from shared.checks.bank import match_vendor
 from shared.domain import AuditEntry, InvoiceRecord, Route
 from shared.ports import Repository
-from shared.routing.people import Assignment, assign_approver, escalation_recipients, four_eyes_conflicts
+from shared.routing.people import (
+    Assignment,
+    assign_approver,
+    escalation_recipients,
+    four_eyes_conflicts,
+    reminder_recipients,
+)
 from shared.routing.policy import ApprovalPolicy
 from shared.routing.rules import RoutingFacts, route
 
@@ -52,6 +58,14 @@ def assign_level(
         if not any(e.action == DELEGATED and e.detail == detail for e in trail):
             repo.append_audit(record.id, AuditEntry(at=now, actor=ACTOR, action=DELEGATED, detail=detail))
     return assignment
+
+
+def remind_level(record: InvoiceRecord, repo: Repository, level: int, now: datetime) -> list[str]:
+    """Audit the reminder of a level still waiting and return who it goes to."""
+    recipients = reminder_recipients(record, level)
+    detail = {"level": level, "approver": recipients[0] if recipients else None, "to": recipients}
+    repo.append_audit(record.id, AuditEntry(at=now, actor=ACTOR, action=REMINDER_SENT, detail=detail))
+    return recipients
 
 
 def escalate_level(record: InvoiceRecord, repo: Repository, policy: ApprovalPolicy, level: int,

@@ -240,3 +240,8 @@ def test_the_policy_in_force_is_the_file_when_set_and_follows_its_edits(tmp_path
     os.utime(path, (later + 5, later + 5))
     with pytest.raises(PolicyError, match=r"policy\.yaml: version: must be 1"):
         current_policy(settings)  # a broken edit is an error, never a silent fallback
+
+
+def test_an_empty_setting_means_no_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPYR_APPROVAL_POLICY", " ")
+    assert Settings().approval_policy is None
