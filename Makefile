@@ -14,8 +14,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json scri
 demo: setup
 	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/papyr vendors import samples/vendors.csv --data-dir $(DEMO_DIR)
-	$(VENV)/bin/papyr process samples/mailbox --mailbox ap@papyr.example --data-dir $(DEMO_DIR)
-	$(VENV)/bin/papyr serve --data-dir $(DEMO_DIR) --port 7071
+	PAPYR_APPROVAL_POLICY=samples/approval-policy.yaml $(VENV)/bin/papyr process samples/mailbox --mailbox ap@papyr.example --data-dir $(DEMO_DIR)
+	PAPYR_APPROVAL_POLICY=samples/approval-policy.yaml $(VENV)/bin/papyr serve --data-dir $(DEMO_DIR) --port 7071
 
 test: setup
 	scripts/test.sh

@@ -106,7 +106,10 @@ def _await_one_approval(
 ) -> Generator[Any, Any, dict[str, Any]]:
     """Ask, then wait for the approval event or a timer: remind, escalate, and finally expire."""
     ref = {**invoice_ref, "approver": approver, "level": level}
-    yield context.call_activity("request_approval", ref)
+    requested = yield context.call_activity("request_approval", ref)
+    # The activity may hand the level to a delegate (the approver is away): remind and name them.
+    approver = (requested or {}).get("approver") or approver
+    ref = {**ref, "approver": approver}
     started: datetime = context.current_utc_datetime
     milestones = [
         ("remind", started + timedelta(hours=timings["remind_after_hours"])),

@@ -73,6 +73,7 @@ def process(
     from shared.intake.service import ingest_file, start_orchestrations
 
     host = build_local_host(data_dir)
+    _require_policy(host.settings)
     files = list(_iter_files(paths))
     rows: list[tuple[str, Any]] = []  # (file, IngestResult)
     with _progress() as progress:
@@ -245,8 +246,20 @@ def serve(
     from papyr.server import serve as run_server
 
     local = build_local_host(data_dir)
+    _require_policy(local.settings)
     console.print(f"Papyr dashboard on http://{host}:{port}/  (data in {local.settings.data_dir})")
     run_server(local, host=host, port=port)
+
+
+def _require_policy(settings: Any) -> None:
+    """Stop before any work when the approval policy cannot be read: every invoice would fail at routing."""
+    from shared.routing import PolicyError, current_policy
+
+    try:
+        current_policy(settings)
+    except (PolicyError, ValueError) as error:
+        print(f"the approval policy cannot be used:\n{error}", file=sys.stderr)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -332,7 +345,9 @@ def status(
 
 @vendors_app.command("import")
 def vendors_import(
-    file: Annotated[Path, typer.Argument(help="CSV with columns name, vat_id, iban, email_domains[, country].")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV with columns name, vat_id, iban, email_domains[, country, cost_centre].")
+    ],
     data_dir: DataDir = None,
 ) -> None:
     """Import the vendor master (email_domains separated by ';' or spaces)."""
@@ -353,6 +368,7 @@ def vendors_import(
                 iban=(row.get("iban") or "").replace(" ", "").upper() or None,
                 email_domains=[d.lower() for d in row.get("email_domains", "").replace(";", " ").split() if d],
                 country=row.get("country") or None,
+                cost_centre=row.get("cost_centre") or None,
             )
             host.services.repo.upsert_vendor(vendor)
             count += 1
@@ -366,6 +382,10 @@ app.add_typer(mailbox_app, name="mailbox")
 from papyr.deadletter_cli import deadletter_app  # noqa: E402  (issue 7)
 
 app.add_typer(deadletter_app, name="deadletter")
+
+from papyr.policy_cli import policy_app  # noqa: E402  (issue 6)
+
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:

@@ -142,42 +142,55 @@ def check_invoice(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def route_invoice(payload: dict[str, Any]) -> dict[str, Any]:
-    from shared.routing import RoutingPolicy, route
+    from shared.routing import current_policy
+    from shared.routing.steps import route_record
 
     services = get_services()
     record = _load(services, payload["invoice_id"])
-    decided = route(record, record.findings, policy=RoutingPolicy.from_settings(services.settings))
+    decided = route_record(record, services.repo, current_policy(services.settings))
     record.route = decided
-    _save(services, record, "routed", kind=decided.kind.value, approvers=decided.approvers, reasons=decided.reasons)
+    _save(services, record, "routed", kind=decided.kind.value, approvers=decided.approvers, reasons=decided.reasons,
+          rule=decided.policy_rule)
     if decided.kind.value == "reject":  # the orchestration ends here
         record_invoice_finished(InvoiceStatus.REJECTED.value)
     return decided.model_dump(mode="json")
 
 
 def request_approval(payload: dict[str, Any]) -> dict[str, Any]:
+    """Ask the level's approver, or their delegate when they are away (the result names who)."""
+    from shared.routing import current_policy
+    from shared.routing.steps import assign_level
+
     services = get_services()
     record = _load(services, payload["invoice_id"])
+    level = int(payload["level"])
+    asked = assign_level(record, services.repo, current_policy(services.settings), level, services.clock())
     record.status = InvoiceStatus.AWAITING_APPROVAL
-    _save(services, record, "approval_requested", approver=payload["approver"], level=payload["level"])
-    return {"status": record.status.value}
+    _save(services, record, "approval_requested", approver=asked.approver, level=level,
+          **({"notes": asked.notes} if asked.notes else {}))
+    return {"status": record.status.value, "approver": asked.approver}
 
 
 def send_reminder(payload: dict[str, Any]) -> dict[str, Any]:
-    return _audit_only(payload, "approval_reminder_sent")
+    """Remind the person now asked for the level (``reminder_recipients``)."""
+    from shared.routing.steps import remind_level
+
+    services = get_services()
+    record = _load(services, payload["invoice_id"])
+    recipients = remind_level(record, services.repo, int(payload["level"]), services.clock())
+    return {"status": record.status.value, "to": recipients}
 
 
 def escalate_approval(payload: dict[str, Any]) -> dict[str, Any]:
-    return _audit_only(payload, "approval_escalated")
+    """Escalate an overdue level to the policy's ``escalate_to`` (``escalation_recipients``)."""
+    from shared.routing import current_policy
+    from shared.routing.steps import escalate_level
 
-
-def _audit_only(payload: dict[str, Any], action: str) -> dict[str, Any]:
     services = get_services()
     record = _load(services, payload["invoice_id"])
-    services.repo.append_audit(
-        record.id,
-        AuditEntry(actor=ACTOR, action=action, detail={"approver": payload["approver"], "level": payload["level"]}),
-    )
-    return {"status": record.status.value}
+    policy = current_policy(services.settings)
+    recipients = escalate_level(record, services.repo, policy, int(payload["level"]), services.clock())
+    return {"status": record.status.value, "escalated_to": recipients}
 
 
 _STATUS_AFTER: dict[DecisionKind, InvoiceStatus] = {

@@ -6,9 +6,12 @@ the embedded host local files and SQLite.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
+from shared.domain import utcnow
 from shared.ocr import OcrEngine
 from shared.ports import BlobStore, Repository
 from shared.settings import Settings, get_settings
@@ -20,6 +23,9 @@ class Services:
     blobs: BlobStore
     repo: Repository
     _ocr: OcrEngine | None = field(default=None, repr=False)
+    # The time activities go by (delegation windows, audit times); tests move it by hand, with the
+    # embedded engine's clock. Orchestrators never use it: they take time from their history.
+    clock: Callable[[], datetime] = field(default=utcnow, repr=False)
 
     @cached_property
     def ocr(self) -> OcrEngine:

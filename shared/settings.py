@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     backend: Literal["local", "azure"] = "local"
     data_dir: Path = Path(".papyr")
 
-    # Routing policy (a later issue makes it a file users edit).
+    # The approval policy file (YAML or JSON; samples/approval-policy.yaml). Unset: the policy the
+    # settings below describe (shared.routing.policy.default_policy).
+    approval_policy: Path | None = None
     auto_approve_below: Decimal = Decimal("1000")
     second_approver_above: Decimal = Decimal("10000")
     approvers: list[str] = Field(default_factory=lambda: ["ap.clerk@example.com", "cfo@example.com"])
@@ -68,6 +70,11 @@ class Settings(BaseSettings):
     cosmos_endpoint: str | None = None  # "https://<account>.documents.azure.com:443/"
     cosmos_database: str = "papyr"
     cosmos_key: SecretStr | None = None
+
+    @field_validator("approval_policy", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # an empty app setting
 
     @property
     def database_path(self) -> Path:

@@ -109,3 +109,36 @@ def text_content(*pages: list[tuple[float, float, str]]) -> DocumentContent:
     """A PDF's text layer, one list of ``(x, top, text)`` runs per page."""
     built = [text_page(lines, number=index) for index, lines in enumerate(pages, start=1)]
     return DocumentContent(kind=ContentKind.PDF, pages=built, page_count=len(built))
+
+
+def ubl_invoice(number: str, total: str, *, vendor: str = "Nordlicht Handels GmbH", currency: str = "EUR") -> bytes:
+    """A minimal UBL 2.1 e-invoice (read exactly, no OCR): one line of ``total``, no tax."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+  xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+  xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>2025-02-20</cbc:IssueDate>
+  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+  <cbc:DocumentCurrencyCode>{currency}</cbc:DocumentCurrencyCode>
+  <cac:AccountingSupplierParty><cac:Party>
+    <cac:PartyLegalEntity><cbc:RegistrationName>{vendor}</cbc:RegistrationName></cac:PartyLegalEntity>
+  </cac:Party></cac:AccountingSupplierParty>
+  <cac:AccountingCustomerParty><cac:Party>
+    <cac:PartyLegalEntity><cbc:RegistrationName>Kunde AG</cbc:RegistrationName></cac:PartyLegalEntity>
+  </cac:Party></cac:AccountingCustomerParty>
+  <cac:TaxTotal><cbc:TaxAmount currencyID="{currency}">0.00</cbc:TaxAmount></cac:TaxTotal>
+  <cac:LegalMonetaryTotal>
+    <cbc:LineExtensionAmount currencyID="{currency}">{total}</cbc:LineExtensionAmount>
+    <cbc:TaxExclusiveAmount currencyID="{currency}">{total}</cbc:TaxExclusiveAmount>
+    <cbc:TaxInclusiveAmount currencyID="{currency}">{total}</cbc:TaxInclusiveAmount>
+    <cbc:PayableAmount currencyID="{currency}">{total}</cbc:PayableAmount>
+  </cac:LegalMonetaryTotal>
+  <cac:InvoiceLine><cbc:ID>1</cbc:ID>
+    <cbc:InvoicedQuantity unitCode="C62">1</cbc:InvoicedQuantity>
+    <cbc:LineExtensionAmount currencyID="{currency}">{total}</cbc:LineExtensionAmount>
+    <cac:Item><cbc:Name>Consulting</cbc:Name></cac:Item>
+    <cac:Price><cbc:PriceAmount currencyID="{currency}">{total}</cbc:PriceAmount></cac:Price>
+  </cac:InvoiceLine>
+</Invoice>
+""".encode()

@@ -225,9 +225,15 @@ class RouteKind(StrEnum):
 
 
 class Route(BaseModel):
+    """Who approves: ``approvers[n]`` at level n + 1, in order (a delegate replaces the person the
+    policy named when the request is sent; ``delegated_from[n]`` then names that person)."""
+
     kind: RouteKind
     approvers: list[str] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
+    policy_rule: str | None = None  # the approval policy's rule that decided the levels
+    alternates: list[list[str]] = Field(default_factory=list)  # per level: who else may approve, in order
+    delegated_from: list[str | None] = Field(default_factory=list)  # per level, once delegated
 
 
 class DecisionKind(StrEnum):
@@ -324,3 +330,4 @@ class Vendor(BaseModel):
     iban: str | None = None
     email_domains: list[str] = Field(default_factory=list)
     country: str | None = None
+    cost_centre: str | None = None  # an invoice's cost centre is its vendor's (approval policy rules)

@@ -8,6 +8,7 @@ Every original is kept: the raw message under ``messages/``, each document under
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -22,6 +23,7 @@ from shared.ports import OrchestrationClient
 from shared.services import Services, get_services
 from shared.settings import Settings
 
+_log = logging.getLogger(__name__)
 _EXTENSIONS = {
     "application/pdf": ".pdf",
     "image/jpeg": ".jpg",
@@ -171,16 +173,19 @@ def _mail_detail(mail: MailContext, filename: str) -> dict[str, Any]:
 def orchestration_input(
     ref: DocumentRef, settings: Settings, trace: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The orchestration's input: the document reference, the approval timings (orchestrators
-    may not read settings themselves) and, when traced, the invoice's W3C trace carrier."""
-    payload: dict[str, Any] = {
-        "document": ref.model_dump(mode="json"),
-        "approval": {
-            "remind_after_hours": settings.remind_after_hours,
-            "escalate_after_hours": settings.escalate_after_hours,
-            "expire_after_hours": settings.expire_after_hours,
-        },
-    }
+    """The orchestration's input: the document reference, the approval policy's timings
+    (orchestrators may not read settings or files themselves) and, when traced, the invoice's W3C
+    trace carrier. A broken policy file still starts the orchestration (with the orchestrator's
+    default timings): its routing step then fails with the file's problems, recorded on the invoice,
+    instead of a stored document that nothing ever processes."""
+    from shared.routing import PolicyError, current_policy
+
+    try:
+        timings = current_policy(settings).timings.orchestration_input()
+    except (PolicyError, ValueError) as error:
+        _log.error("event=approval-policy-unusable document=%s error=%s", ref.sha256, error)
+        timings = {}
+    payload: dict[str, Any] = {"document": ref.model_dump(mode="json"), "approval": timings}
     if trace:
         payload[telemetry.TRACE_KEY] = dict(trace)
     return payload

@@ -22,7 +22,8 @@ from shared.domain import (
     Source,
     Vendor,
 )
-from shared.routing import RoutingPolicy, route
+from shared.routing import default_policy, route
+from shared.settings import Settings
 from tests import factories
 
 START = datetime(2024, 5, 6, 8, 30, tzinfo=UTC)
@@ -89,11 +90,11 @@ def sample_record(tmp_path: Path) -> tuple[InvoiceRecord, list[AuditEntry]]:
     )
     record.findings = run_checks(record, repo=repo)
     record.risk_score = risk_score(record.findings)
-    policy = RoutingPolicy(
+    policy = default_policy(Settings(
         auto_approve_below=Decimal(1000),
         second_approver_above=Decimal(10000),
         approvers=["clerk@example.com", "cfo@example.com"],
-    )
+    ))
     record.route = route(record, record.findings, policy=policy)
     record.decisions = [
         Decision(

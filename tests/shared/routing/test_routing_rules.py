@@ -3,17 +3,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from pydantic import ValidationError
 
 from shared.domain import DocumentType, Extraction, Finding, InvoiceRecord, RouteKind, Severity, Source
-from shared.routing import RoutingPolicy, route
+from shared.routing import default_policy, route
 from shared.settings import Settings
 from tests.factories import document, fields
 
-POLICY = RoutingPolicy(
-    auto_approve_below=Decimal("1000"),
-    second_approver_above=Decimal("10000"),
-    approvers=["clerk@example.com", "cfo@example.com"],
+# The policy the settings describe when no policy file is set: these tests pin that nothing changed.
+POLICY = default_policy(
+    Settings(
+        auto_approve_below=Decimal("1000"),
+        second_approver_above=Decimal("10000"),
+        approvers=["clerk@example.com", "cfo@example.com"],
+    )
 )
 
 
@@ -117,17 +119,28 @@ def test_receipt_below_limit_is_auto_approved() -> None:
 
 def test_policy_from_settings() -> None:
     settings = Settings(
-        auto_approve_below=Decimal("250"), second_approver_above=Decimal("5000"), approvers=["a@x", "b@x"]
+        auto_approve_below=Decimal("250"), second_approver_above=Decimal("5000"), approvers=["a@x", "b@x"],
+        remind_after_hours=12, escalate_after_hours=36, expire_after_hours=240,
     )
-    policy = RoutingPolicy.from_settings(settings)
-    assert policy == RoutingPolicy(
-        auto_approve_below=Decimal("250"), second_approver_above=Decimal("5000"), approvers=["a@x", "b@x"]
-    )
+    policy = default_policy(settings)
+    assert [(rule.name, rule.levels) for rule in policy.rules] == [
+        ("up to 5000", [["a@x"]]),
+        ("above 5000", [["a@x"], ["b@x"]]),
+    ]
+    assert policy.fallback_approvers == ["a@x", "b@x"]
+    assert policy.timings.orchestration_input() == {
+        "remind_after_hours": 12, "escalate_after_hours": 36, "expire_after_hours": 240}
     assert route(invoice("300.00"), [], policy=policy).approvers == ["a@x"]
+    assert route(invoice("5000.01"), [], policy=policy).approvers == ["a@x", "b@x"]
 
 
-def test_policy_needs_an_approver_and_ordered_bands() -> None:
-    with pytest.raises(ValidationError):
-        RoutingPolicy(auto_approve_below=Decimal(1), second_approver_above=Decimal(2), approvers=[])
-    with pytest.raises(ValidationError):
-        RoutingPolicy(auto_approve_below=Decimal(100), second_approver_above=Decimal(10), approvers=["a"])
+def test_one_configured_approver_gives_one_level_at_any_amount() -> None:
+    policy = default_policy(Settings(approvers=["only@x"]))
+    assert route(invoice("50000.00"), [], policy=policy).approvers == ["only@x"]
+
+
+def test_settings_need_an_approver_and_ordered_bands() -> None:
+    with pytest.raises(ValueError, match="PAPYR_APPROVERS is empty"):
+        default_policy(Settings(approvers=[]))
+    with pytest.raises(ValueError, match="must not be below"):
+        default_policy(Settings(auto_approve_below=Decimal(100), second_approver_above=Decimal(10)))
