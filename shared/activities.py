@@ -14,6 +14,8 @@ from typing import Any
 
 from opentelemetry import trace
 
+from shared.approvals.card import Reason
+from shared.approvals.delivery import send_approval_card
 from shared.documents.content import DocumentContent, DocumentRejected
 from shared.domain import (
     AuditEntry,
@@ -157,24 +159,26 @@ def request_approval(payload: dict[str, Any]) -> dict[str, Any]:
     record = _load(services, payload["invoice_id"])
     record.status = InvoiceStatus.AWAITING_APPROVAL
     _save(services, record, "approval_requested", approver=payload["approver"], level=payload["level"])
+    send_approval_card(services, record, payload["level"], payload["approver"], reason="request")
     return {"status": record.status.value}
 
 
 def send_reminder(payload: dict[str, Any]) -> dict[str, Any]:
-    return _audit_only(payload, "approval_reminder_sent")
+    return _audit_and_resend(payload, "approval_reminder_sent", "reminder")
 
 
 def escalate_approval(payload: dict[str, Any]) -> dict[str, Any]:
-    return _audit_only(payload, "approval_escalated")
+    return _audit_and_resend(payload, "approval_escalated", "escalation")
 
 
-def _audit_only(payload: dict[str, Any], action: str) -> dict[str, Any]:
+def _audit_and_resend(payload: dict[str, Any], action: str, reason: Reason) -> dict[str, Any]:
     services = get_services()
     record = _load(services, payload["invoice_id"])
     services.repo.append_audit(
         record.id,
         AuditEntry(actor=ACTOR, action=action, detail={"approver": payload["approver"], "level": payload["level"]}),
     )
+    send_approval_card(services, record, payload["level"], payload["approver"], reason=reason)
     return {"status": record.status.value}
 
 

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
+
+import httpx
 
 from shared.ocr import OcrEngine
 from shared.ports import BlobStore, Repository
 from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from shared.approvals.entra import EntraVerifier
 
 
 @dataclass
@@ -20,6 +26,20 @@ class Services:
     blobs: BlobStore
     repo: Repository
     _ocr: OcrEngine | None = field(default=None, repr=False)
+    # Outbound HTTP of the core (Teams / Power Automate, Entra ID keys) goes through this transport;
+    # None = the network. Tests put an httpx.MockTransport here: the seam of services we cannot run.
+    http_transport: httpx.BaseTransport | None = field(default=None, repr=False)
+
+    def http_client(self, timeout_s: float) -> httpx.Client:
+        """A fresh client for one job (close it, or use it as a context manager)."""
+        return httpx.Client(transport=self.http_transport, timeout=timeout_s, follow_redirects=False)
+
+    @cached_property
+    def entra(self) -> EntraVerifier | None:
+        """Verifies Entra ID bearer tokens (keys cached) when a tenant and an audience are set."""
+        from shared.approvals.entra import EntraVerifier
+
+        return EntraVerifier.from_settings(self.settings, self.http_client)
 
     @cached_property
     def ocr(self) -> OcrEngine:
