@@ -85,6 +85,9 @@ def send_approval_card(services: Services, record: InvoiceRecord, level: int, ap
 
 def post_with_retry(client: httpx.Client, url: str, payload: dict[str, Any], *, channel: Channel, attempts: int,
                     sleep: Callable[[float], None] = time.sleep) -> DeliveryResult:
+    unusable = _unusable(url)
+    if unusable:
+        return DeliveryResult(status="failed", channel=channel, error=unusable)
     last = DeliveryError("no attempt made")
     attempt = 0
     for attempt in range(1, attempts + 1):
@@ -105,8 +108,6 @@ def post_with_retry(client: httpx.Client, url: str, payload: dict[str, Any], *, 
 def _post_once(client: httpx.Client, url: str, payload: dict[str, Any]) -> int:
     try:
         response = client.post(url, json=payload)
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:  # e.g. the "set-me" placeholder
-        raise DeliveryError(f"not a usable URL: {error}", http_status=0) from None
     except httpx.HTTPError as error:  # timeouts, refused connections: worth another try
         raise DeliveryError(f"{type(error).__name__}: {error}") from None
     text = response.text[:MAX_ERROR_CHARS]
@@ -116,6 +117,17 @@ def _post_once(client: httpx.Client, url: str, payload: dict[str, Any]) -> int:
         raise DeliveryError(f"HTTP {response.status_code}: {text}", http_status=response.status_code,
                             retry_after=parse_retry_after(response.headers.get("retry-after")))
     return response.status_code
+
+
+def _unusable(url: str) -> str | None:
+    """Why ``url`` cannot be posted to (the "set-me" placeholder, a typo), or None."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        return f"not a usable URL: {error}"
+    if parsed.scheme not in ("https", "http") or not parsed.host:
+        return "not a usable URL: expected https://..."
+    return None
 
 
 def _target(services: Services) -> tuple[Channel, str] | None:
