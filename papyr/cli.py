@@ -266,11 +266,11 @@ def approve(
     from papyr.host import build_local_host
     from shared.api.approvals import next_level, post_approval
     from shared.api.http import ApiContext, ApiRequest
-    from shared.approvals.tokens import ActionTokens
+    from shared.approvals.tokens import ActionTokens, Decision
 
     host = build_local_host(data_dir)
     record = _find(host, invoice_id)
-    decision = "approved" if approve_ else "rejected"
+    decision: Decision = "approved" if approve_ else "rejected"
     token = ActionTokens.from_settings(host.settings).mint(
         invoice_id=record.id, level=next_level(record), approver=by, valid_for=timedelta(minutes=10), scope=[decision])
     body = {"decision": decision, "comment": comment, "token": token}
