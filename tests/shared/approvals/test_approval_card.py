@@ -7,12 +7,12 @@ import copy
 from typing import Any
 
 import pytest
-from card_schema import schema_errors
 
 from shared.approvals.card import CARD_VERSION, CardLinks, build_approval_card, comment_input_id
 from shared.domain import Finding, InvoiceRecord, Severity
 from shared.services import Services
 from tests.shared.api import invoice_factory as factory
+from tests.shared.approvals.card_schema import schema_errors
 
 LINKS = CardLinks.for_invoice("https://papyr.example.com/", "abc")
 TOKEN = "pat1.claims.mac"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from card_schema import schema_errors
 
 from shared.approvals.card import CONTENT_TYPE
 from shared.approvals.delivery import post_with_retry, send_approval_card
@@ -17,6 +16,7 @@ from shared.approvals.tokens import ActionTokens
 from shared.domain import AuditEntry
 from shared.services import Services, set_services
 from tests.shared.api import invoice_factory as factory
+from tests.shared.approvals.card_schema import schema_errors
 
 FLOW_URL = "https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=s3cret"
 WEBHOOK_URL = "https://example.webhook.office.com/webhookb2/abc/IncomingWebhook/def/ghi"

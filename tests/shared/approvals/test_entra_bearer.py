@@ -9,10 +9,10 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from entra_keys import AUDIENCE, TENANT, FakeTenant
 
 from shared.approvals.entra import BearerError, EntraVerifier
 from shared.auth import AuthMethod, Role
+from tests.shared.approvals.entra_keys import AUDIENCE, TENANT, FakeTenant
 
 
 class Clock:
