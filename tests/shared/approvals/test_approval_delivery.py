@@ -202,3 +202,22 @@ def test_activities_send_request_reminder_and_escalation_cards(make) -> None:  #
     assert [e.action for e in actions(services, record.id)] == [
         "approval_requested", "approval_card_sent", "approval_reminder_sent", "approval_card_sent",
         "approval_escalated", "approval_card_sent"]
+
+
+def test_the_shipped_flow_accepts_what_papyr_posts_and_answers_what_the_callback_takes(make) -> None:  # type: ignore[no-untyped-def]
+    from jsonschema import Draft7Validator
+
+    from shared.api.approvals import ApprovalRequest
+
+    flow = json.loads((Path(__file__).resolve().parents[3] / "docs" / "power-automate" / "approval-flow.json")
+                      .read_text(encoding="utf-8"))
+    endpoint = Endpoint()
+    services = make(endpoint, approval_flow_url=FLOW_URL)
+    send_approval_card(services, factory.make_record(services, findings=[factory.bank_change_finding()]), 1,
+                       "ap.clerk@example.com")
+    trigger_schema = flow["triggers"]["When_Papyr_requests_an_approval"]["inputs"]["schema"]
+    assert list(Draft7Validator(trigger_schema).iter_errors(endpoint.bodies()[0])) == []
+    answer = flow["actions"]["Send_the_answer_to_Papyr"]["inputs"]
+    assert answer["uri"] == "@triggerBody()?['callback_url']"
+    assert set(answer["body"]) <= set(ApprovalRequest.model_fields)
+    assert "comment_" in answer["body"]["comment"]  # the comment box of the chosen decision
