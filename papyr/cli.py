@@ -265,19 +265,28 @@ def _require_policy(settings: Any) -> None:
 @app.command()
 def approve(
     invoice_id: Annotated[str, typer.Argument(help="Invoice id (or a unique prefix).")],
-    by: Annotated[str, typer.Option("--by", help="Who decides.")],
+    by: Annotated[str, typer.Option("--by", help="The approver who decides (the level's approver).")],
     approve_: Annotated[bool, typer.Option("--approve/--reject", help="Approve or reject.")] = True,
     comment: Annotated[str | None, typer.Option(help="Comment for the audit trail.")] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Approve or reject an invoice that awaits approval (the same checks as the approval API)."""
+    """Approve or reject an invoice that awaits approval, through the approval API and its checks.
+
+    A local operator tool: it holds the data dir's secret key, so it signs a single-use action token
+    for ``--by`` (this decision, the open level only) and sends it like a Teams card would."""
+    from datetime import timedelta
+
     from papyr.host import build_local_host
-    from shared.api.approvals import post_approval
+    from shared.api.approvals import next_level, post_approval
     from shared.api.http import ApiContext, ApiRequest
+    from shared.approvals.tokens import ActionTokens, Decision
 
     host = build_local_host(data_dir)
     record = _find(host, invoice_id)
-    body = {"decision": "approved" if approve_ else "rejected", "by": by, "comment": comment}
+    decision: Decision = "approved" if approve_ else "rejected"
+    token = ActionTokens.from_settings(host.settings).mint(
+        invoice_id=record.id, level=next_level(record), approver=by, valid_for=timedelta(minutes=10), scope=[decision])
+    body = {"decision": decision, "comment": comment, "token": token}
     request = ApiRequest(
         method="POST",
         path_params={"invoice_id": record.id},

@@ -14,6 +14,7 @@ from typing import Any
 
 from opentelemetry import trace
 
+from shared.approvals.delivery import send_approval_card
 from shared.documents.content import DocumentContent, DocumentRejected
 from shared.domain import (
     AuditEntry,
@@ -168,6 +169,7 @@ def request_approval(payload: dict[str, Any]) -> dict[str, Any]:
     record.status = InvoiceStatus.AWAITING_APPROVAL
     _save(services, record, "approval_requested", approver=asked.approver, level=level,
           **({"notes": asked.notes} if asked.notes else {}))
+    send_approval_card(services, record, level, asked.approver, reason="request")
     return {"status": record.status.value, "approver": asked.approver}
 
 
@@ -177,7 +179,10 @@ def send_reminder(payload: dict[str, Any]) -> dict[str, Any]:
 
     services = get_services()
     record = _load(services, payload["invoice_id"])
-    recipients = remind_level(record, services.repo, int(payload["level"]), services.clock())
+    level = int(payload["level"])
+    recipients = remind_level(record, services.repo, level, services.clock())
+    if recipients:  # the card again, to the person now asked (the token is bound to them)
+        send_approval_card(services, record, level, recipients[0], reason="reminder")
     return {"status": record.status.value, "to": recipients}
 
 
@@ -189,7 +194,11 @@ def escalate_approval(payload: dict[str, Any]) -> dict[str, Any]:
     services = get_services()
     record = _load(services, payload["invoice_id"])
     policy = current_policy(services.settings)
-    recipients = escalate_level(record, services.repo, policy, int(payload["level"]), services.clock())
+    level = int(payload["level"])
+    recipients = escalate_level(record, services.repo, policy, level, services.clock())
+    approver = record.route.approvers[level - 1] if record.route and level <= len(record.route.approvers) else None
+    if approver:  # the level's approver gets an "escalated" card; the audit names who was told
+        send_approval_card(services, record, level, approver, reason="escalation")
     return {"status": record.status.value, "escalated_to": recipients}
 
 

@@ -10,11 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
+
+import httpx
 
 from shared.domain import utcnow
 from shared.ocr import OcrEngine
 from shared.ports import BlobStore, Repository
 from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from shared.approvals.entra import EntraVerifier
 
 
 @dataclass
@@ -26,6 +32,20 @@ class Services:
     # The time activities go by (delegation windows, audit times); tests move it by hand, with the
     # embedded engine's clock. Orchestrators never use it: they take time from their history.
     clock: Callable[[], datetime] = field(default=utcnow, repr=False)
+    # Outbound HTTP of the core (Teams / Power Automate, Entra ID keys) goes through this transport;
+    # None = the network. Tests put an httpx.MockTransport here: the seam of services we cannot run.
+    http_transport: httpx.BaseTransport | None = field(default=None, repr=False)
+
+    def http_client(self, timeout_s: float) -> httpx.Client:
+        """A fresh client for one job (close it, or use it as a context manager)."""
+        return httpx.Client(transport=self.http_transport, timeout=timeout_s, follow_redirects=False)
+
+    @cached_property
+    def entra(self) -> EntraVerifier | None:
+        """Verifies Entra ID bearer tokens (keys cached) when a tenant and an audience are set."""
+        from shared.approvals.entra import EntraVerifier
+
+        return EntraVerifier.from_settings(self.settings, self.http_client)
 
     @cached_property
     def ocr(self) -> OcrEngine:

@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     cosmos_database: str = "papyr"
     cosmos_key: SecretStr | None = None
 
+    # Approvals in Teams (issue 6): the card goes to a Power Automate flow ("When an HTTP request is
+    # received", which posts it to the approver and calls back) or, else, a Teams incoming webhook /
+    # Workflows URL. Both are secrets (Key Vault references on Azure); unset = no card is sent.
+    approval_flow_url: SecretStr | None = None
+    teams_webhook_url: SecretStr | None = None
+    approval_delivery_timeout_s: float = 10.0
+    approval_delivery_attempts: int = Field(default=4, ge=1, le=10)
+    # Entra ID bearer tokens on the approval callback: the tenant (id or domain) and the API's audience.
+    entra_tenant_id: str | None = None
+    entra_audience: str | None = None
+
     @field_validator("approval_policy", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

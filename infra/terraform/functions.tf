@@ -81,6 +81,14 @@ resource "azurerm_function_app_flex_consumption" "main" {
     PAPYR_GRAPH_CLIENT_SECRET       = local.key_vault_reference["graph-client-secret"]
     ANTHROPIC_API_KEY               = local.key_vault_reference["anthropic-api-key"]
 
+    # Approvals (issue 6): cards go to the Power Automate flow (else the Teams webhook); the callback
+    # accepts Entra ID bearer tokens of this tenant for the given audience, and links point here.
+    PAPYR_APPROVAL_FLOW_URL = local.key_vault_reference["approval-flow-url"]
+    PAPYR_TEAMS_WEBHOOK_URL = local.key_vault_reference["teams-webhook-url"]
+    PAPYR_ENTRA_TENANT_ID   = data.azurerm_client_config.current.tenant_id
+    PAPYR_ENTRA_AUDIENCE    = var.approvals_entra_audience
+    PAPYR_PUBLIC_BASE_URL   = "https://func-${local.stem}-${local.suffix}.azurewebsites.net"
+
     # Identity-based connection for Service Bus triggers declared with connection="ServiceBusConnection".
     ServiceBusConnection__fullyQualifiedNamespace = local.servicebus_fqdn
 

@@ -54,11 +54,13 @@ locals {
     "papyr-secret-key"          = random_bytes.papyr_secret_key.base64
     "graph-client-secret"       = var.graph_client_secret
     "anthropic-api-key"         = var.anthropic_api_key
+    "approval-flow-url"         = var.approval_flow_url
+    "teams-webhook-url"         = var.teams_webhook_url
   }
   # Literal name sets: for_each may not be derived from the (sensitive) values.
   terraform_managed_secrets = toset(["storage-connection-string", "graph-client-state", "papyr-secret-key"])
   # Values operators set by hand afterwards (`az keyvault secret set`) must not be reset by Terraform.
-  operator_managed_secrets = toset(["graph-client-secret", "anthropic-api-key"])
+  operator_managed_secrets = toset(["graph-client-secret", "anthropic-api-key", "approval-flow-url", "teams-webhook-url"])
 }
 
 resource "azurerm_key_vault_secret" "managed" {

@@ -204,9 +204,29 @@ variable "anthropic_api_key" {
   sensitive   = true
 }
 
+variable "approval_flow_url" {
+  description = "URL of the Power Automate approval flow's HTTP trigger (it carries a SAS signature); leave the placeholder to set it in Key Vault by hand."
+  type        = string
+  default     = "set-me"
+  sensitive   = true
+}
+
+variable "teams_webhook_url" {
+  description = "Teams incoming webhook / Workflows URL for approval cards when no flow is used; leave the placeholder to set it in Key Vault by hand."
+  type        = string
+  default     = "set-me"
+  sensitive   = true
+}
+
 variable "graph_client_secret" {
   description = "Client secret of the Entra ID app that reads mailboxes through Microsoft Graph."
   type        = string
   default     = "set-me"
   sensitive   = true
+}
+
+variable "approvals_entra_audience" {
+  description = "Audience (Application ID URI) of the Entra ID app registration whose bearer tokens the approval callback accepts; empty = bearer tokens are refused."
+  type        = string
+  default     = ""
 }

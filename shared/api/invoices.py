@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from shared.api.http import ApiContext, ApiRequest, ApiResponse
-from shared.domain import InvoiceRecord, InvoiceStatus
+from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus
 from shared.ports import BlobNotFound
 from shared.services import get_services
 
@@ -99,16 +99,21 @@ async def list_invoices(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     return ApiResponse.of_json({"invoices": [summarise(r) for r in records], "count": len(records)})
 
 
-def _load(request: ApiRequest) -> InvoiceRecord | ApiResponse:
+def _load(request: ApiRequest, what: str) -> InvoiceRecord | ApiResponse:
+    """The invoice of the path; a signed-in caller's look at it is audited as ``viewed``."""
     invoice_id = request.path_params.get("invoice_id", "").strip()
-    record = get_services().repo.get_invoice(invoice_id) if invoice_id else None
+    repo = get_services().repo
+    record = repo.get_invoice(invoice_id) if invoice_id else None
     if record is None:
         return ApiResponse.error(404, f"no invoice with id {invoice_id!r}")
+    if request.principal is not None:
+        repo.append_audit(record.id, AuditEntry(actor=request.principal.id, action="viewed",
+                                                detail={"what": what, "method": request.principal.method.value}))
     return record
 
 
 async def get_invoice(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request)
+    record = _load(request, "invoice")
     if isinstance(record, ApiResponse):
         return record
     trail = get_services().repo.audit_trail(record.id)
@@ -132,7 +137,7 @@ def _blob_response(name: str, content_type: str, filename: str) -> ApiResponse:
 
 
 async def get_document(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request)
+    record = _load(request, "document")
     if isinstance(record, ApiResponse):
         return record
     document = record.document
@@ -140,7 +145,7 @@ async def get_document(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
 
 
 async def get_report(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request)
+    record = _load(request, "report")
     if isinstance(record, ApiResponse):
         return record
     if not record.report_blob:

@@ -35,9 +35,7 @@ class SecretBox:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
-        if settings.secret_key is not None:
-            return cls(decode_key(settings.secret_key.get_secret_value()))
-        return cls(load_or_create_key_file(settings.data_dir / KEY_FILE))
+        return cls(secret_key(settings))
 
     def seal(self, value: str, *, mailbox_id: str, name: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -51,6 +49,14 @@ class SecretBox:
             return self._aead.decrypt(nonce, ciphertext, _associated(mailbox_id, name)).decode()
         except InvalidTag:
             raise SecretError(f"secret {name!r} of mailbox {mailbox_id} does not open with this key") from None
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The app's 32-byte secret key: ``PAPYR_SECRET_KEY``, else the local key file (created once).
+    Other uses (action tokens) derive their own subkey from it, never use it directly."""
+    if settings.secret_key is not None:
+        return decode_key(settings.secret_key.get_secret_value())
+    return load_or_create_key_file(settings.data_dir / KEY_FILE)
 
 
 def _associated(mailbox_id: str, name: str) -> bytes:

@@ -23,6 +23,7 @@ from shared.api.routes import ROUTES
 from shared.domain import InvoiceRecord, InvoiceStatus, Route, RouteKind
 from shared.services import Services, set_services
 from shared.settings import Settings
+from tests.shared.approvals.entra_keys import AUDIENCE, TENANT, FakeTenant
 
 # The orchestration's verbs: a contract between the orchestrator and the activity triggers.
 ACTIVITY_NAMES = {
@@ -209,16 +210,22 @@ async def test_approval_callback_raises_the_event_in_the_waiting_orchestration(
     services.repo.save_invoice(record)
     instance_id = instance_id_for(ref.sha256)
 
+    # On Azure the approver signs in with Entra ID: the bearer token names them (keys from the
+    # tenant's JWKS, served here through the HTTP seam).
+    tenant = FakeTenant()
+    services.settings = services.settings.model_copy(update={"entra_tenant_id": TENANT, "entra_audience": AUDIENCE})
+    services.http_transport = tenant.transport()
+
     async with FakeDurableExtension() as extension:
         extension.put(instance_id, "Running")
         handler = functions["post_approval"].get_user_function()
-        body = json.dumps({"decision": "approved", "by": "ap.clerk@example.com", "comment": "fine"}).encode()
+        body = json.dumps({"decision": "approved", "comment": "fine"}).encode()
         request = http_request(
             "POST",
             f"approvals/{ref.sha256}",
             body=body,
             route_params={"invoice_id": ref.sha256},
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {tenant.token()}"},
         )
         response = await handler(req=request, client=extension.client_binding())
     assert response.status_code == 202, response.get_body()

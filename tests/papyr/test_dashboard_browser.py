@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,8 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 
 from papyr.host import build_local_host
 from papyr.server import build_local_server
-from shared.services import set_services
+from shared.approvals.tokens import ActionTokens
+from shared.services import get_services, set_services
 from shared.settings import get_settings
 
 INVOICE = Path("zugferd") / "XML-Rechnung__FX__EN16931_Einfach.pdf"
@@ -148,6 +150,12 @@ def test_reviewer_approves_an_uploaded_invoice_in_the_browser(
     expect(page.locator("section.decide")).to_contain_text(f"Waiting for {approver}")
 
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # The approver comes from their Teams card: its "Open in Papyr" link carries their action token
+    # in the fragment, and the page's script sends it with the decision.
+    token = ActionTokens.from_settings(get_services().settings).mint(
+        invoice_id=invoice_id, level=1, approver=approver, valid_for=timedelta(days=1))
+    page.goto(f"{base_url}/invoices/{invoice_id}#token={token}")
 
     # Approve as the expected approver through the page's form and script.
     form = page.locator("#approval-form")

@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from starlette.testclient import TestClient
 from orchestrators.invoice import APPROVAL_EVENT, instance_id_for
 from papyr.host import build_local_host
 from papyr.server import EngineRunner, build_local_server, build_server, create_app
+from shared.approvals.tokens import ActionTokens
 from shared.domain import InvoiceStatus
 from shared.services import Services, set_services
 from shared.settings import get_settings
@@ -76,10 +78,17 @@ def test_approval_through_starlette(client: TestClient, services: Services, orch
     record = factory.make_record(services)
     orchestration.states[instance_id_for(record.id)] = "Running"
 
-    accepted = client.post(f"/api/approvals/{record.id}", json={"decision": "approved", "by": "Jane"})
+    anonymous = client.post(f"/api/approvals/{record.id}", json={"decision": "approved", "by": "Jane"})
+    assert anonymous.status_code == 401
+    token = ActionTokens.from_settings(services.settings).mint(
+        invoice_id=record.id, level=1, approver="ap.clerk@example.com", valid_for=timedelta(days=1))
+    accepted = client.post(f"/api/approvals/{record.id}", json={"decision": "approved", "token": token})
     assert accepted.status_code == 202
     assert [(i, e) for i, e, _ in orchestration.events] == [(instance_id_for(record.id), APPROVAL_EVENT)]
-    assert client.post(f"/api/approvals/{record.id}", json={"decision": "approved", "by": "Jane"}).status_code == 409
+    another = ActionTokens.from_settings(services.settings).mint(
+        invoice_id=record.id, level=1, approver="ap.clerk@example.com", valid_for=timedelta(days=1))
+    second = client.post(f"/api/approvals/{record.id}", json={"decision": "rejected", "token": another})
+    assert second.status_code == 409
     nonsense = client.post(f"/api/approvals/{record.id}", content=b"nonsense",
                            headers={"content-type": "application/json"})
     assert nonsense.status_code == 400
@@ -218,14 +227,17 @@ def test_local_host_end_to_end_upload_approve_export(tmp_path: Path, monkeypatch
         page = httpx.get(f"{base}/invoices/{invoice_id}")
         assert 'id="approval-form"' in page.text
 
+        approver = get_settings().approvers[0]
+        token = ActionTokens.from_settings(local.settings).mint(
+            invoice_id=invoice_id, level=1, approver=approver, valid_for=timedelta(days=1))
         decided = httpx.post(f"{base}/api/approvals/{invoice_id}",
-                             json={"decision": "approved", "by": "Jane Reviewer", "comment": "checked"})
+                             json={"decision": "approved", "token": token, "comment": "checked"})
         assert decided.status_code == 202
         assert wait_for(lambda: status() == "exported")
         detail = httpx.get(f"{base}/api/invoices/{invoice_id}").json()
         actions = [entry["action"] for entry in detail["audit_trail"]]
         assert actions.count("approval_received") == 1 and actions[-1] == "exported"
-        assert detail["invoice"]["decisions"][-1]["by"] == "Jane Reviewer"
+        assert detail["invoice"]["decisions"][-1]["by"] == approver
         report = httpx.get(f"{base}/api/invoices/{invoice_id}/report")
         assert report.status_code == 200 and report.content.startswith(b"%PDF")
     finally:

@@ -28,6 +28,10 @@ function wireApprovalForm(form) {
       comment: form.querySelector("textarea[name=comment]").value.trim() || null,
     };
     if (form.dataset.level) payload.level = Number(form.dataset.level);
+    // A card's "Open in Papyr" link carries the approver's action token in the fragment, which
+    // never reaches a server; the decision goes with it.
+    const token = new URLSearchParams(window.location.hash.slice(1)).get("token");
+    if (token) payload.token = token;
     localStorage.setItem("papyr.reviewer", payload.by);
     const buttons = form.querySelectorAll("button");
     buttons.forEach((b) => { b.disabled = true; });

@@ -19,8 +19,9 @@ import pytest
 from orchestrators.invoice import ORCHESTRATOR_NAME, invoice_orchestrator
 from papyr.engine import EmbeddedEngine, EngineClient, EventType
 from shared.activities import ACTIVITIES
-from shared.api.approvals import post_approval
+from shared.api.approvals import next_level, post_approval
 from shared.api.http import ApiContext, ApiRequest
+from shared.approvals.tokens import ActionTokens
 from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus
 from shared.intake.service import ingest_file, start_orchestrations
 from shared.services import Services, set_services
@@ -68,7 +69,11 @@ class Host:
         self.engine.run_until_idle(timeout_s=60)
 
     def approve(self, invoice_id: str, by: str, decision: str = "approved") -> None:
-        body = json.dumps({"decision": decision, "by": by}).encode()
+        # The approver's own signed action token for the open level, as on their Teams card.
+        level = next_level(self.record(invoice_id))
+        token = ActionTokens.from_settings(self.services.settings).mint(
+            invoice_id=invoice_id, level=level, approver=by, valid_for=timedelta(hours=1))
+        body = json.dumps({"decision": decision, "token": token}).encode()
         request = ApiRequest(method="POST", path_params={"invoice_id": invoice_id},
                              headers={"content-type": "application/json"}, body=body)
         response = asyncio.run(post_approval(request, ApiContext(orchestration=self.client)))

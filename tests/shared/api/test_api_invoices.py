@@ -124,3 +124,21 @@ def test_missing_blob_is_404_not_500(services: Services, orchestration: Recordin
     response = call(get_report, orchestration, path={"invoice_id": record.id})
     assert response.status == 404
     assert "missing" in body(response)["error"]
+
+
+def test_signed_in_views_are_audited_anonymous_ones_are_not(services: Services,
+                                                             orchestration: RecordingOrchestration) -> None:
+    import asyncio
+
+    from shared.api.http import ApiContext, ApiRequest
+    from shared.auth import AuthMethod, Principal, Role
+
+    record = make_record(services, content=SAMPLE_PDF.read_bytes(), report=SAMPLE_PDF.read_bytes())
+    reviewer = Principal(id="Jane@Example.com", roles=frozenset({Role.CLERK}), method=AuthMethod.PASSWORD)
+    for handler in (get_invoice, get_document, get_report):
+        assert call(handler, orchestration, path={"invoice_id": record.id}).status == 200  # anonymous: no entry
+        request = ApiRequest(method="GET", path_params={"invoice_id": record.id}, principal=reviewer)
+        assert asyncio.run(handler(request, ApiContext(orchestration=orchestration))).status == 200
+    views = [e for e in services.repo.audit_trail(record.id) if e.action == "viewed"]
+    assert [(e.actor, e.detail) for e in views] == [
+        ("jane@example.com", {"what": what, "method": "password"}) for what in ("invoice", "document", "report")]

@@ -106,3 +106,23 @@ def test_hostile_field_values_are_text_not_markup(tmp_path: Path) -> None:
     html = render_approval_html(record, audit)
     assert "<img" not in html and "&lt;img" in html
     assert "ACME</b>" in pdf_text(render_approval_report(record, audit))
+
+
+def test_audit_trail_prints_approvals_questions_refusals_and_views(tmp_path: Path) -> None:
+    from shared.domain import AuditEntry
+
+    record, _ = sample_record(tmp_path)
+    at = record.updated_at
+    trail = [
+        AuditEntry(at=at, actor="papyr", action="approval_card_sent", detail={"channel": "power_automate"}),
+        AuditEntry(at=at, actor="ap.clerk@example.com", action="viewed", detail={"what": "document"}),
+        AuditEntry(at=at, actor="ap.clerk@example.com", action="question_asked", detail={"comment": "PO?"}),
+        AuditEntry(at=at, actor="anonymous", action="approval_refused",
+                   detail={"status": 401, "reason": "no credential"}),
+        AuditEntry(at=at, actor="ap.clerk@example.com", action="approval_received", detail={"decision": "approved"}),
+    ]
+    html = render_approval_html(record, trail)
+    for action, detail in (("approval card sent", "channel: power_automate"), ("viewed", "what: document"),
+                           ("question asked", "comment: PO?"), ("approval refused", "reason: no credential"),
+                           ("approval received", "decision: approved")):
+        assert f"<td>{action}</td>" in html and detail in html, action
