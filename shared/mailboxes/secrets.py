@@ -35,9 +35,7 @@ class SecretBox:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
-        if settings.secret_key is not None:
-            return cls(decode_key(settings.secret_key.get_secret_value()))
-        return cls(load_or_create_key_file(settings.data_dir / KEY_FILE))
+        return cls(master_key(settings))
 
     def seal(self, value: str, *, mailbox_id: str, name: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -55,6 +53,14 @@ class SecretBox:
 
 def _associated(mailbox_id: str, name: str) -> bytes:
     return b"papyr-mailbox-secret\x00" + mailbox_id.encode() + b"\x00" + name.encode()
+
+
+def master_key(settings: Settings) -> bytes:
+    """The installation's 32-byte key: ``PAPYR_SECRET_KEY``, else the local key file. Other uses
+    (dashboard session signing) derive their own key from it, never use it directly."""
+    if settings.secret_key is not None:
+        return decode_key(settings.secret_key.get_secret_value())
+    return load_or_create_key_file(settings.data_dir / KEY_FILE)
 
 
 def decode_key(text: str) -> bytes:
