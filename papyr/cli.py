@@ -367,8 +367,16 @@ from papyr.deadletter_cli import deadletter_app  # noqa: E402  (issue 7)
 
 app.add_typer(deadletter_app, name="deadletter")
 
+from papyr.users_cli import users_app  # noqa: E402  (issue 6: dashboard sign-in)
+
+app.add_typer(users_app, name="users")
+
 
 def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
     app()
 
+
+
+if __name__ == "__main__":
+    main()

@@ -26,7 +26,8 @@ class ApprovalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approved", "rejected"]
-    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    # Who decides: the signed-in principal when there is one (then ``by`` is ignored).
+    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
     level: int | None = Field(default=None, ge=1, description="the approval level this answers, if known")
 
@@ -69,6 +70,9 @@ async def post_approval(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     approval = _parse(request)
     if isinstance(approval, ApiResponse):
         return approval
+    by = request.principal.id if request.principal is not None else approval.by
+    if not by:
+        return ApiResponse.error(400, "invalid approval: by: who decides is required when not signed in")
     invoice_id = request.path_params.get("invoice_id", "").strip()
     repo = get_services().repo
     record = repo.get_invoice(invoice_id) if invoice_id else None
@@ -91,14 +95,14 @@ async def post_approval(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     approvers = record.route.approvers if record.route else []
     expected = approvers[level - 1] if level <= len(approvers) else None
     at = utcnow()
-    event = {"decision": approval.decision, "by": approval.by, "comment": approval.comment,
+    event = {"decision": approval.decision, "by": by, "comment": approval.comment,
              "at": at.isoformat(), "level": level}
     # Deliver first: if the audit write then failed, the decision still counts; the other order
     # could leave a recorded decision that never reached the orchestration and blocks a retry.
     await ctx.orchestration.raise_event(instance_id, approval_event(level), event)
     detail = {"decision": approval.decision, "comment": approval.comment, "level": level,
               "expected_approver": expected}
-    repo.append_audit(record.id, AuditEntry(at=at, actor=approval.by, action=APPROVAL_RECEIVED, detail=detail))
+    repo.append_audit(record.id, AuditEntry(at=at, actor=by, action=APPROVAL_RECEIVED, detail=detail))
     return ApiResponse.of_json(
         {"invoice_id": record.id, "instance_id": instance_id, "decision": approval.decision,
          "level": level, "accepted": True},

@@ -202,7 +202,7 @@ async def list_invoices(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     return ApiResponse.of_json(payload)
 
 
-def _load(request: ApiRequest) -> InvoiceRecord | ApiResponse:
+def load_record(request: ApiRequest) -> InvoiceRecord | ApiResponse:
     invoice_id = request.path_params.get("invoice_id", "").strip()
     record = get_services().repo.get_invoice(invoice_id) if invoice_id else None
     if record is None:
@@ -211,7 +211,7 @@ def _load(request: ApiRequest) -> InvoiceRecord | ApiResponse:
 
 
 async def get_invoice(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request)
+    record = load_record(request)
     if isinstance(record, ApiResponse):
         return record
     trail = get_services().repo.audit_trail(record.id)
@@ -235,7 +235,7 @@ def _blob_response(name: str, content_type: str, filename: str) -> ApiResponse:
 
 
 async def get_document(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request)
+    record = load_record(request)
     if isinstance(record, ApiResponse):
         return record
     document = record.document
@@ -243,7 +243,7 @@ async def get_document(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
 
 
 async def get_report(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request)
+    record = load_record(request)
     if isinstance(record, ApiResponse):
         return record
     if not record.report_blob:
