@@ -110,7 +110,8 @@ async def correct_field(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     if record is None:
         return ApiResponse.error(404, f"no invoice with id {invoice_id!r}")
     if record.status not in CORRECTABLE or record.extraction is None:
-        return ApiResponse.error(409, f"invoice is {record.status.value}; fields can be corrected while it awaits approval")
+        return ApiResponse.error(
+            409, f"invoice is {record.status.value}; fields can be corrected while it awaits approval")
 
     old = record.extraction.fields.get(name)
     old_value = old.value if old else None

@@ -143,7 +143,7 @@ def cookie_value(header: str, name: str) -> str | None:
     jar = SimpleCookie()
     try:
         jar.load(header)
-    except Exception:  # noqa: BLE001 - http.cookies raises CookieError and friends on junk headers
+    except Exception:
         return None
     morsel = jar.get(name)
     return morsel.value if morsel is not None else None

@@ -12,7 +12,16 @@ from urllib.parse import urlencode
 from shared.api.approvals import next_level
 from shared.api.corrections import CORRECTABLE, EDITABLE_FIELDS
 from shared.api.http import ApiResponse
-from shared.api.invoices import AGES, SEARCH_WINDOW, SORTS, BadRequest, QueueQuery, parse_queue_query, search_invoices, summarise
+from shared.api.invoices import (
+    AGES,
+    SEARCH_WINDOW,
+    SORTS,
+    BadRequest,
+    QueueQuery,
+    parse_queue_query,
+    search_invoices,
+    summarise,
+)
 from shared.auth import Principal, Role
 from shared.checks.risk import RISK_BANDS
 from shared.dashboard.render import page
@@ -64,7 +73,8 @@ async def queue_page(req: PageRequest) -> ApiResponse:
         return base + ("?" + urlencode(merged) if merged else "")
 
     rows = [summarise(r) for r in found.records] if found else []
-    more = found is not None and (len(rows) == query.limit and (found.matched < 0 or query.offset + len(rows) < found.matched))
+    full_page = found is not None and len(rows) == query.limit
+    more = full_page and (found is None or found.matched < 0 or query.offset + len(rows) < found.matched)
     context = req.site.context(
         req.request, req.csrf_token,
         rows=rows, counts=status_counts(), query=query, params=params, error=error,

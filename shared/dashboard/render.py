@@ -55,10 +55,13 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def page(template: str, context: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> ApiResponse:
+def page(template: str, context: dict[str, Any], status: int = 200,
+         headers: dict[str, str] | None = None) -> ApiResponse:
     html = environment().get_template(template).render(**context)
-    return ApiResponse(status=status, body=html.encode(), content_type=HTML, headers={**SECURITY_HEADERS, **(headers or {})})
+    return ApiResponse(status=status, body=html.encode(), content_type=HTML,
+                       headers={**SECURITY_HEADERS, **(headers or {})})
 
 
 def redirect(location: str, headers: dict[str, str] | None = None) -> ApiResponse:
-    return ApiResponse(status=303, body=b"", content_type="text/plain", headers={"Location": location, **(headers or {})})
+    return ApiResponse(status=303, body=b"", content_type="text/plain",
+                       headers={"Location": location, **(headers or {})})

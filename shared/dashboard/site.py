@@ -164,7 +164,8 @@ async def static_file(req: PageRequest) -> ApiResponse:
                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
 
 
-def build_site(base: str = "/", sign_in: SignInMode = "password", sessions: SessionManager | None = None) -> DashboardSite:
+def build_site(base: str = "/", sign_in: SignInMode = "password",
+               sessions: SessionManager | None = None) -> DashboardSite:
     from shared.dashboard.pages import invoice_page, queue_page
 
     site = DashboardSite(base=base, sign_in=sign_in, sessions=sessions)

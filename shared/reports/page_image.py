@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from shared.documents.content import DocumentContent, content_blob_name
 from shared.documents.images import MAX_IMAGE_PIXELS
-from shared.domain import HEADER_FIELDS, InvoiceRecord
+from shared.domain import HEADER_FIELDS, InvoiceRecord, Source
 from shared.ports import BlobNotFound, BlobStore
 
 PDF_DPI = 110
@@ -71,7 +71,8 @@ def field_boxes(record: InvoiceRecord) -> list[PageBox]:
         bbox = _valid(field.provenance.bbox)
         if bbox is None or field.provenance.page is None:
             continue
-        tone = "user" if field.provenance.source.value == "user" else "low" if field.confidence < LOW_CONFIDENCE else "field"
+        low = field.confidence < LOW_CONFIDENCE
+        tone = "user" if field.provenance.source is Source.USER else "low" if low else "field"
         boxes.append(PageBox(field.provenance.page, bbox, "field", name, name.replace("_", " "), tone))
     return boxes
 
@@ -110,16 +111,6 @@ def scale_box(bbox: tuple[float, float, float, float], page_size: tuple[float, f
     sx, sy = image_size[0] / page_size[0], image_size[1] / page_size[1]
     x0, top, x1, bottom = bbox
     return (x0 * sx, top * sy, x1 * sx, bottom * sy)
-
-
-def percent_box(bbox: tuple[float, float, float, float], page_size: tuple[float, float]) -> dict[str, float]:
-    """A box as CSS percentages of the page (left, top, width, height), for an overlay that scales
-    with the image however wide the browser draws it."""
-    width, height = page_size
-    x0, top, x1, bottom = bbox
-    clamp = lambda v: max(0.0, min(100.0, v))  # noqa: E731
-    return {"left": round(clamp(100 * x0 / width), 3), "top": round(clamp(100 * top / height), 3),
-            "width": round(clamp(100 * (x1 - x0) / width), 3), "height": round(clamp(100 * (bottom - top) / height), 3)}
 
 
 # -- the document's pages ------------------------------------------------------------------------

@@ -30,6 +30,7 @@ def test_list_summarises_each_invoice(services: Services, orchestration: Recordi
         "currency": "EUR",
         "risk_score": 0.4,
         "findings": 1,
+        "risk_band": "medium",
         "created_at": "2024-03-02T09:30:00+00:00",
         "mailbox": "ap@example.com",
         "sender": "billing@lieferant.example",
