@@ -80,7 +80,7 @@ class SessionManager:
             "sub": email.strip().lower(),
             "sid": secrets.token_urlsafe(16),
             "csrf": secrets.token_urlsafe(24),
-            "iat": int(issued.timestamp()),
+            "iat": round(issued.timestamp(), 3),
             "exp": int((issued + self._lifetime).timestamp()),
         }
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
@@ -109,14 +109,14 @@ class SessionManager:
         try:
             payload = json.loads(_unb64(body))
             email, sid, csrf = str(payload["sub"]), str(payload["sid"]), str(payload["csrf"])
-            issued_at, expires = int(payload["iat"]), int(payload["exp"])
+            issued_at, expires = float(payload["iat"]), int(payload["exp"])
         except (ValueError, KeyError, TypeError, binascii.Error):
             return None
         moment = now or utcnow()
         if moment.timestamp() >= expires or self._repo.get_item(REVOKED_KIND, sid) is not None:
             return None
         user = self._users.get(email)
-        if user is None or user.password_changed_at.timestamp() > issued_at + 1:
+        if user is None or user.password_changed_at.timestamp() > issued_at:
             return None
         return Session(principal=user.principal(), session_id=sid, csrf_token=csrf,
                        expires_at=datetime.fromtimestamp(expires, moment.tzinfo))
