@@ -10,6 +10,7 @@ already waiting stays with its approver, who now sees the corrected values and f
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
@@ -56,6 +57,9 @@ def normalise_value(name: str, raw: str) -> str:
         amount = parse_amount(raw)
         if amount is None:
             raise InvalidValue(f"{name}: {raw!r} is not an amount (e.g. 1190.00)")
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > -2:  # "1190" is written 1190.00, like the extractor's
+            amount = amount.quantize(Decimal("0.01"))
         return decimal_to_str(amount)
     if name in DATE_FIELDS:
         try:
