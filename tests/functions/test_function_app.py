@@ -360,7 +360,8 @@ async def test_easy_auth_roles_decide_what_a_caller_may_do(
     listing = await _call(functions["list_invoices"], http_request("GET", "invoices", headers=approver))
     assert listing.status_code == 200 and json.loads(listing.get_body())["count"] == 0
     upload = await _call(functions["upload_document"],
-                         http_request("POST", "documents", body=b"%PDF", params={"filename": "a.pdf"}, headers=approver))
+                         http_request("POST", "documents", body=b"%PDF", params={"filename": "a.pdf"},
+                                      headers=approver))
     assert upload.status_code == 403
     assert "clerk" in json.loads(upload.get_body())["error"]
     nobody = easy_auth_headers("guest@example.com")  # signed in, but no app role assigned

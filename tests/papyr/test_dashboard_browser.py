@@ -220,8 +220,8 @@ def test_invoice_page_fits_a_desktop_viewport(
 def audit_rows(page: Page) -> list[tuple[str, str]]:
     """(actor, action) of each audit trail row, in order."""
     rows = page.locator("table.audit tbody tr")
-    return [(rows.nth(i).locator("td").nth(1).inner_text().strip(), rows.nth(i).locator("td").nth(2).inner_text().strip())
-            for i in range(rows.count())]
+    cells = [rows.nth(i).locator("td") for i in range(rows.count())]
+    return [(row.nth(1).inner_text().strip(), row.nth(2).inner_text().strip()) for row in cells]
 
 
 def test_clerk_corrects_a_field_and_the_approver_approves_with_the_audit_trail_showing_each_step(

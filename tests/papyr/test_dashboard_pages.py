@@ -11,9 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from papyr.server import create_app
+from shared.auth import Role
 from shared.domain import AuditEntry, Finding, InvoiceStatus, Severity
 from shared.services import Services, set_services
-from shared.auth import Role
 from tests.papyr.session_support import add_user, sign_in
 from tests.shared.api import invoice_factory as factory
 

@@ -16,10 +16,10 @@ from starlette.testclient import TestClient
 from orchestrators.invoice import APPROVAL_EVENT, instance_id_for
 from papyr.host import build_local_host
 from papyr.server import EngineRunner, build_local_server, build_server, create_app
+from shared.auth import Role
 from shared.domain import InvoiceStatus
 from shared.services import Services, set_services
 from shared.settings import get_settings
-from shared.auth import Role
 from tests.papyr.session_support import add_user, sign_in
 from tests.shared.api import invoice_factory as factory
 

@@ -139,7 +139,8 @@ def test_queue_filters_by_mailbox_vendor_risk_age_and_sorts_and_pages(
     risky = make_record(services, vendor="Globex", number="G-1", total="9000.00", findings=[bank_change_finding()],
                         created_at=now - timedelta(days=3), sender="Billing <pay@globex.example>")
     old = make_record(services, vendor="Initech", number="I-1", total="700.00", created_at=now - timedelta(days=45))
-    other_box = old.document.model_copy(update={"mail": old.document.mail.model_copy(update={"mailbox": "eu@x.example"})})
+    eu_mail = old.document.mail.model_copy(update={"mailbox": "eu@x.example"})
+    other_box = old.document.model_copy(update={"mail": eu_mail})
     services.repo.save_invoice(old.model_copy(update={"document": other_box}))
 
     def ids(**filters: object) -> list[str]:

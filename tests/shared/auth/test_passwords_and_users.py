@@ -13,7 +13,7 @@ from shared.auth.users import USER_KIND, UserStore
 def test_a_hash_is_salted_slow_scrypt_and_verifies_only_its_password() -> None:
     first, second = hash_password("correct horse"), hash_password("correct horse")
     assert first != second  # a fresh salt each time
-    scheme, log2_n, r, p, salt, digest = first.split("$")
+    scheme, log2_n, r, p, _salt, _digest = first.split("$")
     assert (scheme, int(log2_n), int(r), int(p)) == ("scrypt", 15, 8, 1)
     assert verify_password("correct horse", first) and verify_password("correct horse", second)
     assert not verify_password("correct horsE", first)

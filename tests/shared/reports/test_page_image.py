@@ -91,7 +91,7 @@ def test_a_pdf_page_renders_at_a_fixed_dpi_and_boxes_land_where_they_belong(serv
     assert page.page_size == A4
     assert abs(page.image_size[0] - 595.28 * PDF_DPI / 72) <= 2
     drawn = draw_boxes(page, [b for b in page_boxes(record, 1) if b.kind == "finding"])
-    x0, top, x1, bottom = scale_box((100, 400, 300, 430), page.page_size, page.image_size)
+    x0, top, x1, _bottom = scale_box((100, 400, 300, 430), page.page_size, page.image_size)
     red = TONES["high"]
     edge = pixel(drawn, (x0 + x1) / 2, top - 1.5)  # the outline sits just outside the box
     assert all(abs(edge[i] - red[i]) < 40 for i in range(3)), edge
