@@ -37,14 +37,13 @@ VIEWED = "viewed"
 VIEW_AGAIN_AFTER = timedelta(minutes=30)  # one "viewed" entry per person per half hour, not per reload
 
 
-def status_counts() -> dict[str, int]:
+def status_counts(records: list[InvoiceRecord]) -> dict[str, int]:
     """Invoices per status, every status listed (zeros included) in the domain's order."""
-    counted = Counter(r.status.value for r in get_services().repo.list_invoices(limit=SEARCH_WINDOW))
+    counted = Counter(r.status.value for r in records)
     return {status.value: counted.get(status.value, 0) for status in InvoiceStatus}
 
 
-def mailboxes() -> list[str]:
-    records = get_services().repo.list_invoices(limit=SEARCH_WINDOW)
+def mailboxes(records: list[InvoiceRecord]) -> list[str]:
     return sorted({r.document.mail.mailbox for r in records if r.document.mail.mailbox})
 
 
@@ -62,6 +61,7 @@ async def queue_page(req: PageRequest) -> ApiResponse:
     except BadRequest as problem:
         query, error = QueueQuery(limit=PAGE_SIZE), str(problem)
     found = None if error else await asyncio.to_thread(search_invoices, query)
+    recent = await asyncio.to_thread(get_services().repo.list_invoices, None, SEARCH_WINDOW)
     params = _filter_params(query)
     base = req.site.base
 
@@ -77,8 +77,8 @@ async def queue_page(req: PageRequest) -> ApiResponse:
     more = full_page and (found is None or found.matched < 0 or query.offset + len(rows) < found.matched)
     context = req.site.context(
         req.request, req.csrf_token,
-        rows=rows, counts=status_counts(), query=query, params=params, error=error,
-        matched=found.matched if found else 0, mailboxes=mailboxes(), risk_bands=list(RISK_BANDS),
+        rows=rows, counts=status_counts(recent), query=query, params=params, error=error,
+        matched=found.matched if found else 0, mailboxes=mailboxes(recent), risk_bands=list(RISK_BANDS),
         ages=list(AGES), sorts=list(SORTS),
         status_link=lambda name: link(status=name, offset=None),
         prev_link=link(offset=max(0, query.offset - query.limit) or None) if query.offset else None,
