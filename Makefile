@@ -2,6 +2,8 @@
 VENV := .venv
 STAMP := $(VENV)/.setup-done
 DEMO_DIR ?= .papyr/demo
+DEMO_PASSWORD ?= papyr-demo
+# The approvers named in samples/approval-policy.yaml are demo users, so they can sign in and decide.
 
 .PHONY: setup demo test lint bench clean
 
@@ -13,6 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml package.json scri
 
 demo: setup
 	rm -rf $(DEMO_DIR)
+	echo '$(DEMO_PASSWORD)' | $(VENV)/bin/papyr users add clerk@papyr.example --role clerk --name "Demo Clerk" --password-stdin --data-dir $(DEMO_DIR)
+	echo '$(DEMO_PASSWORD)' | $(VENV)/bin/papyr users add approver@papyr.example --role approver --name "Demo Approver" --password-stdin --data-dir $(DEMO_DIR)
+	echo '$(DEMO_PASSWORD)' | $(VENV)/bin/papyr users add it.manager@papyr.example --role approver --name "Demo IT Manager" --password-stdin --data-dir $(DEMO_DIR)
+	echo '$(DEMO_PASSWORD)' | $(VENV)/bin/papyr users add cfo@papyr.example --role approver --name "Demo CFO" --password-stdin --data-dir $(DEMO_DIR)
+	echo '$(DEMO_PASSWORD)' | $(VENV)/bin/papyr users add admin@papyr.example --role admin --name "Demo Admin" --password-stdin --data-dir $(DEMO_DIR)
 	$(VENV)/bin/papyr vendors import samples/vendors.csv --data-dir $(DEMO_DIR)
 	PAPYR_APPROVAL_POLICY=samples/approval-policy.yaml $(VENV)/bin/papyr process samples/mailbox --mailbox ap@papyr.example --data-dir $(DEMO_DIR)
 	PAPYR_APPROVAL_POLICY=samples/approval-policy.yaml $(VENV)/bin/papyr serve --data-dir $(DEMO_DIR) --port 7071

@@ -396,8 +396,16 @@ from papyr.policy_cli import policy_app  # noqa: E402  (issue 6)
 
 app.add_typer(policy_app, name="policy")
 
+from papyr.users_cli import users_app  # noqa: E402  (issue 6: dashboard sign-in)
+
+app.add_typer(users_app, name="users")
+
 
 def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
     app()
 
+
+
+if __name__ == "__main__":
+    main()

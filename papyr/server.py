@@ -1,5 +1,6 @@
 """The local host's HTTP server: every route of ``shared.api.routes.ROUTES`` under ``/api/`` (the
-same handlers the Function App serves) plus the review dashboard at ``/``.
+same handlers the Function App serves) plus the review dashboard at ``/`` (``shared.dashboard``).
+Callers sign in with a local user; the signed session cookie becomes ``ApiRequest.principal``.
 
 ``serve`` runs the embedded engine's workers on a background thread started and stopped inside
 the server's lifespan (plus optional hooks), so the engine lives exactly as long as the server.
@@ -17,14 +18,16 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute
 from starlette.routing import Route as StarletteRoute
-from starlette.staticfiles import StaticFiles
 
-from papyr.dashboard import STATIC_DIR, dashboard_routes
+from shared.api.access import call_route
 from shared.api.http import ApiContext, ApiRequest, ApiResponse
 from shared.api.http import Route as ApiRoute
 from shared.api.routes import ROUTES
+from shared.auth.sessions import SessionManager, derive_session_key
+from shared.dashboard import DashboardSite, build_site
+from shared.mailboxes.secrets import master_key
 from shared.ports import OrchestrationClient
 from shared.services import Services, set_services
 
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 Hook = Callable[[], Any]
 # Request bodies beyond the document limit are refused while streaming, before they fill memory.
 BODY_SLACK = 64 * 1024
+DASHBOARD_BODY_LIMIT = 64 * 1024  # sign-in and sign-out forms
 
 
 class BackgroundEngine(Protocol):
@@ -65,21 +69,35 @@ def to_starlette(response: ApiResponse) -> Response:
                     media_type=response.content_type, headers=response.headers)
 
 
-def api_endpoint(route: ApiRoute, context: ApiContext, body_limit: int) -> Callable[[Request], Any]:
+async def to_api_request(request: Request, sessions: SessionManager, body_limit: int) -> ApiRequest | ApiResponse:
+    """The framework-neutral request with its caller: the dashboard session, if any. An unsafe
+    request whose session cookie comes without the session's CSRF token is refused here."""
+    try:
+        body = await read_body(request, body_limit)
+    except BodyTooLarge:
+        return ApiResponse.error(413, f"request body exceeds {body_limit} bytes")
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    checked = sessions.check(request.method, headers, body)
+    if checked.csrf_failed:
+        return ApiResponse.error(403, "missing or wrong CSRF token for this session; reload the page")
+    return ApiRequest(
+        method=request.method,
+        path_params={key: str(value) for key, value in request.path_params.items()},
+        query=dict(request.query_params),
+        headers=headers,
+        body=body,
+        principal=checked.session.principal if checked.session else None,
+    )
+
+
+def api_endpoint(route: ApiRoute, context: ApiContext, sessions: SessionManager,
+                 body_limit: int) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
+        api_request = await to_api_request(request, sessions, body_limit)
+        if isinstance(api_request, ApiResponse):
+            return to_starlette(api_request)
         try:
-            body = await read_body(request, body_limit)
-        except BodyTooLarge:
-            return to_starlette(ApiResponse.error(413, f"request body exceeds {body_limit} bytes"))
-        api_request = ApiRequest(
-            method=request.method,
-            path_params={key: str(value) for key, value in request.path_params.items()},
-            query=dict(request.query_params),
-            headers={key.lower(): value for key, value in request.headers.items()},
-            body=body,
-        )
-        try:
-            response = await route.handler(api_request, context)
+            response = await call_route(route, api_request, context)
         except Exception:  # a bug or an outage, never the client's fault: log it, answer 500
             log.exception("handler %s failed", route.name)
             return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
@@ -89,12 +107,37 @@ def api_endpoint(route: ApiRoute, context: ApiContext, body_limit: int) -> Calla
     return endpoint
 
 
-def api_routes(context: ApiContext, body_limit: int) -> list[BaseRoute]:
+def api_routes(context: ApiContext, sessions: SessionManager, body_limit: int) -> list[BaseRoute]:
     return [
-        StarletteRoute(f"/api/{route.path}", api_endpoint(route, context, body_limit),
+        StarletteRoute(f"/api/{route.path}", api_endpoint(route, context, sessions, body_limit),
                        methods=list(route.methods), name=f"api:{route.name}")
         for route in ROUTES
     ]
+
+
+def dashboard_routes(site: DashboardSite, context: ApiContext, sessions: SessionManager) -> list[BaseRoute]:
+    """One Starlette route per dashboard page, all handed to the site's own dispatcher (the same
+    one the Function App calls), so pages and their role checks exist once."""
+
+    async def endpoint(request: Request) -> Response:
+        api_request = await to_api_request(request, sessions, DASHBOARD_BODY_LIMIT)
+        if isinstance(api_request, ApiResponse):
+            return to_starlette(api_request)
+        try:
+            response = await site.handle(request.url.path.removeprefix(site.base), api_request, context)
+        except Exception:
+            log.exception("dashboard page %s failed", request.url.path)
+            return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
+        return to_starlette(response)
+
+    return [StarletteRoute(site.url(page.template), endpoint, methods=list(page.methods),
+                           name=f"dashboard:{page.template or 'queue'}") for page in site.routes]
+
+
+def session_manager(services: Services) -> SessionManager:
+    settings = services.settings
+    return SessionManager(derive_session_key(master_key(settings)), services.repo,
+                          secure=settings.public_base_url.startswith("https://"))
 
 
 def create_app(
@@ -109,6 +152,8 @@ def create_app(
     set_services(services)
     context = ApiContext(orchestration=orchestration)
     body_limit = services.settings.max_document_bytes + BODY_SLACK
+    sessions = session_manager(services)
+    site = build_site("/", "password", sessions)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -120,11 +165,7 @@ def create_app(
             if on_shutdown is not None:
                 on_shutdown()
 
-    routes: list[BaseRoute] = [
-        *api_routes(context, body_limit),
-        *dashboard_routes(),
-        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
-    ]
+    routes: list[BaseRoute] = [*api_routes(context, sessions, body_limit), *dashboard_routes(site, context, sessions)]
     return Starlette(routes=routes, lifespan=lifespan)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry import trace
 
 from shared.approvals.delivery import send_approval_card
-from shared.documents.content import DocumentContent, DocumentRejected
+from shared.documents.content import DocumentContent, DocumentRejected, content_blob_name
 from shared.domain import (
     AuditEntry,
     Decision,
@@ -48,15 +48,11 @@ def _save(services: Services, record: InvoiceRecord, action: str, **detail: Any)
     services.repo.append_audit(record.id, AuditEntry(actor=ACTOR, action=action, detail=detail))
 
 
-def _content_blob(invoice_id: str) -> str:
-    return f"content/{invoice_id}.json"
-
-
 def _read_content(services: Services, record: InvoiceRecord) -> DocumentContent:
     """Parse the original once; later steps (and retries) reuse the cached content."""
     from shared.pipeline import read_document
 
-    name = _content_blob(record.id)
+    name = content_blob_name(record.id)
     if services.blobs.exists(name):
         return DocumentContent.model_validate_json(services.blobs.get(name))
     data = services.blobs.get(record.document.blob_name)
@@ -243,7 +239,10 @@ def render_report(payload: dict[str, Any]) -> dict[str, Any]:
 
     services = get_services()
     record = _load(services, payload["invoice_id"])
-    pdf = render_approval_report(record, services.repo.audit_trail(record.id))
+    from shared.reports.page_image import report_pages
+
+    pages = report_pages(services.blobs, record, services.settings.max_pages)
+    pdf = render_approval_report(record, services.repo.audit_trail(record.id), page_images=pages)
     name = f"reports/{record.id}.pdf"
     if not services.blobs.exists(name):  # a retried activity keeps the first: reports are write-once
         services.blobs.put(name, pdf, "application/pdf")

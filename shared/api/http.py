@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.auth import Principal
+from shared.auth import Principal, Role
 from shared.ports import OrchestrationClient
 
 
@@ -56,10 +56,23 @@ Handler = Callable[[ApiRequest, ApiContext], Awaitable[ApiResponse]]
 @dataclass(frozen=True)
 class Route:
     """One HTTP route. ``path`` uses the Azure Functions route syntax without the ``api/`` prefix,
-    e.g. ``invoices/{invoice_id}``; both hosts serve it under ``/api/``."""
+    e.g. ``invoices/{invoice_id}``; both hosts serve it under ``/api/``.
+
+    Every route says who may call it, exactly one of: ``roles`` (a signed-in caller holding any of
+    them; admin holds all), ``anonymous`` (health, and webhooks that verify their own signatures),
+    or ``own_auth`` (the handler authenticates the caller itself, e.g. the approval callback with
+    its action tokens; it still receives the principal when there is one).
+    ``shared.api.access.call_route`` enforces this for both hosts."""
 
     name: str
     methods: tuple[str, ...]
     path: str
     handler: Handler
-    anonymous: bool = False  # auth level on Azure: anonymous vs function key
+    roles: tuple[Role, ...] = ()
+    anonymous: bool = False
+    own_auth: bool = False
+
+    def __post_init__(self) -> None:
+        declared = [bool(self.roles), self.anonymous, self.own_auth]
+        if declared.count(True) != 1:
+            raise ValueError(f"route {self.name!r} must declare exactly one of roles, anonymous, own_auth")

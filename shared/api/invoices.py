@@ -3,11 +3,17 @@ and its approval report."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
 from shared.api.http import ApiContext, ApiRequest, ApiResponse
-from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus
+from shared.auth import Principal
+from shared.checks.risk import RISK_BANDS, risk_band
+from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, utcnow
 from shared.ports import BlobNotFound
 from shared.services import get_services
 
@@ -36,6 +42,7 @@ def summarise(record: InvoiceRecord) -> dict[str, Any]:
         "currency": extraction.value("currency") if extraction else None,
         "risk_score": record.risk_score,
         "findings": len(record.findings),
+        "risk_band": risk_band(record.risk_score),
         "created_at": record.created_at.isoformat(),
         "mailbox": record.document.mail.mailbox,
         "sender": record.document.mail.sender,
@@ -65,7 +72,8 @@ def parse_limit(raw: str | None) -> int:
 
 
 def matches(record: InvoiceRecord, query: str) -> bool:
-    """Case-insensitive substring search over what a reviewer would type: vendor, number, file."""
+    """Case-insensitive substring search over what a reviewer would type: vendor, number, file,
+    sender."""
     needle = query.casefold()
     extraction = record.extraction
     haystack = [
@@ -74,46 +82,159 @@ def matches(record: InvoiceRecord, query: str) -> bool:
         record.vendor,
         extraction.value("invoice_number") if extraction else None,
         record.document.mail.sender,
+        record.document.mail.sender_name,
         record.document.mail.subject,
     ]
     return any(needle in value.casefold() for value in haystack if value)
 
 
-def search_invoices(status: InvoiceStatus | None, query: str | None, limit: int) -> list[InvoiceRecord]:
-    """Newest first; shared by the API and the dashboard so both show the same queue."""
+AGES: dict[str, tuple[timedelta, timedelta]] = {
+    "today": (timedelta(0), timedelta(days=1)),
+    "week": (timedelta(0), timedelta(days=7)),
+    "month": (timedelta(0), timedelta(days=30)),
+    "older": (timedelta(days=30), timedelta.max),
+}
+SORTS = ("newest", "oldest", "risk", "total")
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """The queue's filters, as both the API (``GET /api/invoices``) and the dashboard take them."""
+
+    status: InvoiceStatus | None = None
+    q: str = ""
+    mailbox: str = ""
+    vendor: str = ""
+    risk: str = ""  # a band of shared.checks.risk.RISK_BANDS
+    age: str = ""  # a key of AGES
+    sort: str = "newest"
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    @property
+    def filtered(self) -> bool:
+        return any((self.status, self.q, self.mailbox, self.vendor, self.risk, self.age))
+
+    def keep(self, record: InvoiceRecord, now: datetime) -> bool:
+        if self.mailbox and (record.document.mail.mailbox or "").casefold() != self.mailbox.casefold():
+            return False
+        if self.vendor and self.vendor.casefold() not in (record.vendor or "").casefold():
+            return False
+        if self.risk and risk_band(record.risk_score) != self.risk:
+            return False
+        if self.age:
+            youngest, oldest = AGES[self.age]
+            age = now - record.created_at
+            if not youngest <= age < oldest:
+                return False
+        return not self.q or matches(record, self.q)
+
+
+def _choice(raw: str | None, allowed: Iterable[str], name: str) -> str:
+    value = (raw or "").strip().lower()
+    options = list(allowed)
+    if value and value not in options:
+        raise BadRequest(f"unknown {name} {raw!r}; expected one of: {', '.join(options)}")
+    return value
+
+
+def parse_offset(raw: str | None) -> int:
+    try:
+        offset = int(raw or 0)
+    except ValueError:
+        raise BadRequest(f"offset must be an integer, got {raw!r}") from None
+    if not 0 <= offset <= SEARCH_WINDOW:
+        raise BadRequest(f"offset must be between 0 and {SEARCH_WINDOW}")
+    return offset
+
+
+def parse_queue_query(params: dict[str, str], *, default_limit: int = DEFAULT_LIMIT) -> QueueQuery:
+    return QueueQuery(
+        status=parse_status(params.get("status")),
+        q=(params.get("q") or "").strip(),
+        mailbox=(params.get("mailbox") or "").strip(),
+        vendor=(params.get("vendor") or "").strip(),
+        risk=_choice(params.get("risk"), RISK_BANDS, "risk band"),
+        age=_choice(params.get("age"), AGES, "age"),
+        sort=_choice(params.get("sort"), SORTS, "sort") or "newest",
+        limit=parse_limit(params.get("limit")) if params.get("limit") else default_limit,
+        offset=parse_offset(params.get("offset")),
+    )
+
+
+def _sort_key(sort: str) -> Callable[[InvoiceRecord], Any]:
+    if sort == "risk":
+        return lambda r: (-r.risk_score, -r.created_at.timestamp())
+    if sort == "total":
+        return lambda r: -(r.extraction.decimal("total") or Decimal(0) if r.extraction else Decimal(0))
+    if sort == "oldest":
+        return lambda r: r.created_at
+    return lambda r: -r.created_at.timestamp()
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    records: list[InvoiceRecord]
+    matched: int  # how many matched in all, for "1-50 of 120"
+
+
+def search_invoices(query: QueueQuery, *, now: datetime | None = None) -> QueuePage:
+    """Shared by the API and the dashboard so both show the same queue. The repository filters by
+    status only; the other filters scan the newest ``SEARCH_WINDOW`` records."""
     repo = get_services().repo
-    query = (query or "").strip()
-    if not query:
-        return repo.list_invoices(status=status, limit=limit)
-    found = [r for r in repo.list_invoices(status=status, limit=SEARCH_WINDOW) if matches(r, query)]
-    return found[:limit]
+    moment = now or utcnow()
+    if not query.filtered and query.sort == "newest":
+        records = repo.list_invoices(limit=query.offset + query.limit)
+        return QueuePage(records[query.offset:], matched=-1)
+    found = [r for r in repo.list_invoices(status=query.status, limit=SEARCH_WINDOW) if query.keep(r, moment)]
+    found.sort(key=_sort_key(query.sort))
+    return QueuePage(found[query.offset:query.offset + query.limit], matched=len(found))
 
 
 async def list_invoices(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     try:
-        status = parse_status(request.query.get("status"))
-        limit = parse_limit(request.query.get("limit"))
+        query = parse_queue_query(request.query)
     except BadRequest as error:
         return ApiResponse.error(400, str(error))
-    records = search_invoices(status, request.query.get("q"), limit)
-    return ApiResponse.of_json({"invoices": [summarise(r) for r in records], "count": len(records)})
+    page = search_invoices(query)
+    payload: dict[str, Any] = {"invoices": [summarise(r) for r in page.records], "count": len(page.records)}
+    if page.matched >= 0:
+        payload["matched"] = page.matched
+    return ApiResponse.of_json(payload)
 
 
-def _load(request: ApiRequest, what: str) -> InvoiceRecord | ApiResponse:
-    """The invoice of the path; a signed-in caller's look at it is audited as ``viewed``."""
+VIEWED = "viewed"
+VIEW_AGAIN_AFTER = timedelta(minutes=30)  # one "viewed" entry per person and thing per half hour, not per reload
+
+
+def record_view(record: InvoiceRecord, principal: Principal | None, what: str) -> None:
+    """Audit a signed-in person's look at the invoice (``what``: invoice, document, report, page)."""
+    if principal is None:
+        return
+    repo = get_services().repo
+    now = utcnow()
+    recent = [e.at for e in repo.audit_trail(record.id)
+              if e.action == VIEWED and e.actor == principal.id and e.detail.get("what") == what]
+    if recent and now - max(recent) < VIEW_AGAIN_AFTER:
+        return
+    repo.append_audit(record.id, AuditEntry(at=now, actor=principal.id, action=VIEWED,
+                                            detail={"what": what, "method": principal.method.value}))
+
+
+def load_record(request: ApiRequest, what: str | None = None) -> InvoiceRecord | ApiResponse:
+    """The invoice of the path; with ``what``, a signed-in caller's look at it is audited as ``viewed``."""
     invoice_id = request.path_params.get("invoice_id", "").strip()
     repo = get_services().repo
     record = repo.get_invoice(invoice_id) if invoice_id else None
     if record is None:
         return ApiResponse.error(404, f"no invoice with id {invoice_id!r}")
-    if request.principal is not None:
-        repo.append_audit(record.id, AuditEntry(actor=request.principal.id, action="viewed",
-                                                detail={"what": what, "method": request.principal.method.value}))
+    if what is not None:
+        record_view(record, request.principal, what)
     return record
 
 
 async def get_invoice(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request, "invoice")
+    record = load_record(request, "invoice")
     if isinstance(record, ApiResponse):
         return record
     trail = get_services().repo.audit_trail(record.id)
@@ -137,7 +258,7 @@ def _blob_response(name: str, content_type: str, filename: str) -> ApiResponse:
 
 
 async def get_document(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request, "document")
+    record = load_record(request, "document")
     if isinstance(record, ApiResponse):
         return record
     document = record.document
@@ -145,7 +266,7 @@ async def get_document(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
 
 
 async def get_report(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
-    record = _load(request, "report")
+    record = load_record(request, "report")
     if isinstance(record, ApiResponse):
         return record
     if not record.report_blob:

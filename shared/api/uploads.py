@@ -8,6 +8,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from orchestrators.invoice import instance_id_for
 from shared.api.http import ApiContext, ApiRequest, ApiResponse
 from shared.documents.content import DocumentRejected
+from shared.domain import AuditEntry
 from shared.services import get_services
 
 MAX_FILENAME = 255
@@ -47,6 +48,10 @@ async def upload_document(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
         return ApiResponse.error(400, f"rejected: {error.reason}")
     except ValueError as error:
         return ApiResponse.error(400, f"cannot read {filename!r}: {error}")
+    if request.principal is not None:  # who brought it in: the four-eyes rule keeps them from approving it
+        for ref in result.documents:
+            services.repo.append_audit(ref.sha256, AuditEntry(actor=request.principal.id, action="uploaded",
+                                                              detail={"filename": ref.filename}))
     await start_orchestrations(result.documents, ctx.orchestration, services.settings)
     documents = [
         {"id": ref.sha256, "filename": ref.filename, "content_type": ref.content_type,

@@ -19,8 +19,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.domain import utcnow
@@ -32,7 +30,6 @@ TOKEN_KIND = "action_token"  # repository item kind of the single-use claims
 MAX_TOKEN_CHARS = 2048
 Decision = Literal["approved", "rejected", "question"]
 ALL_DECISIONS: tuple[Decision, ...] = ("approved", "rejected", "question")
-_SUBKEY_INFO = b"papyr action tokens v1"
 
 
 class TokenError(Exception):
@@ -63,9 +60,11 @@ class ActionClaims(BaseModel):
         return decision in self.scope
 
 
-def derive_token_key(secret_key: bytes) -> bytes:
-    """A subkey for tokens only: the secret key itself also seals mailbox secrets."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_SUBKEY_INFO).derive(secret_key)
+def derive_token_key(master: bytes) -> bytes:
+    """A subkey for tokens only: the master key itself also seals mailbox secrets."""
+    from shared.mailboxes.secrets import subkey
+
+    return subkey(master, "action-token/v1")
 
 
 class ActionTokens:
@@ -78,9 +77,9 @@ class ActionTokens:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ActionTokens:
-        from shared.mailboxes.secrets import secret_key
+        from shared.mailboxes.secrets import master_key
 
-        return cls(derive_token_key(secret_key(settings)))
+        return cls(derive_token_key(master_key(settings)))
 
     def mint(
         self,

@@ -23,3 +23,11 @@ def risk_score(findings: list[Finding]) -> float:
     for finding in findings:
         clear *= 1.0 - SEVERITY_WEIGHT[finding.severity]
     return round(1.0 - clear, 4)
+
+
+# Bands of the score for people: queue filters, badges, the report.
+RISK_BANDS: dict[str, tuple[float, float]] = {"low": (0.0, 0.2), "medium": (0.2, 0.5), "high": (0.5, 1.01)}
+
+
+def risk_band(score: float) -> str:
+    return next(band for band, (low, high) in RISK_BANDS.items() if low <= score < high or band == "high")

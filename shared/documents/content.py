@@ -60,3 +60,8 @@ class DocumentRejected(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def content_blob_name(invoice_id: str) -> str:
+    """Where the classify activity caches a document's content (page sizes, words) as JSON."""
+    return f"content/{invoice_id}.json"

@@ -14,7 +14,9 @@ import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.settings import Settings
 
@@ -35,7 +37,7 @@ class SecretBox:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
-        return cls(secret_key(settings))
+        return cls(master_key(settings))
 
     def seal(self, value: str, *, mailbox_id: str, name: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)
@@ -51,16 +53,22 @@ class SecretBox:
             raise SecretError(f"secret {name!r} of mailbox {mailbox_id} does not open with this key") from None
 
 
-def secret_key(settings: Settings) -> bytes:
-    """The app's 32-byte secret key: ``PAPYR_SECRET_KEY``, else the local key file (created once).
-    Other uses (action tokens) derive their own subkey from it, never use it directly."""
+def _associated(mailbox_id: str, name: str) -> bytes:
+    return b"papyr-mailbox-secret\x00" + mailbox_id.encode() + b"\x00" + name.encode()
+
+
+def master_key(settings: Settings) -> bytes:
+    """The installation's 32-byte key: ``PAPYR_SECRET_KEY``, else the local key file. Other uses
+    (dashboard session signing) derive their own key from it, never use it directly."""
     if settings.secret_key is not None:
         return decode_key(settings.secret_key.get_secret_value())
     return load_or_create_key_file(settings.data_dir / KEY_FILE)
 
 
-def _associated(mailbox_id: str, name: str) -> bytes:
-    return b"papyr-mailbox-secret\x00" + mailbox_id.encode() + b"\x00" + name.encode()
+def subkey(master: bytes, purpose: str) -> bytes:
+    """A 32-byte key for one purpose (HKDF-SHA256): each use of the master key gets its own, so a
+    key leaked from one use (session cookies, action tokens) opens nothing else."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"papyr/{purpose}".encode()).derive(master)
 
 
 def decode_key(text: str) -> bytes:

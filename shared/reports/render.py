@@ -6,12 +6,14 @@ is ever fetched, so a hostile field value cannot make the renderer reach the net
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
 from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
 from shared.domain import AuditEntry, InvoiceRecord
 from shared.reports.view import build_view, report_time
@@ -30,27 +32,33 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def _refuse_fetch(url: str, timeout: int = 10, ssl_context: object = None) -> dict[str, object]:
-    raise ValueError(f"the approval report loads no external resources: {url[:80]}")
+def _local_only() -> URLFetcher:
+    """Only ``data:`` URLs (the embedded page images); anything else is refused, never fetched."""
+    return URLFetcher(allowed_protocols=("data",))
 
 
 def render_approval_html(
-    record: InvoiceRecord, audit: list[AuditEntry], *, generated_at: datetime | None = None
+    record: InvoiceRecord, audit: list[AuditEntry], *, generated_at: datetime | None = None,
+    page_images: list[bytes] | None = None,
 ) -> str:
     at = generated_at or report_time(record, audit)
     view = build_view(record, audit, at)
     css = (TEMPLATES / "approval_report.css").read_text(encoding="utf-8")
     created = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return _environment().get_template("approval_report.html").render(v=view, css=css, created_iso=created)
+    pages = ["data:image/png;base64," + base64.b64encode(png).decode() for png in page_images or []]
+    return _environment().get_template("approval_report.html").render(v=view, css=css, created_iso=created,
+                                                                      pages=pages)
 
 
 def render_approval_report(
-    record: InvoiceRecord, audit: list[AuditEntry], *, generated_at: datetime | None = None
+    record: InvoiceRecord, audit: list[AuditEntry], *, generated_at: datetime | None = None,
+    page_images: list[bytes] | None = None,
 ) -> bytes:
     """The approval report as PDF bytes. ``generated_at`` defaults to the latest audit entry (else the
-    record's last update), never the wall clock, so the same inputs give the same report."""
-    html = render_approval_html(record, audit, generated_at=generated_at)
-    pdf = HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
+    record's last update), never the wall clock, so the same inputs give the same report.
+    ``page_images``: PNGs of the document's pages with their boxes (``shared.reports.page_image``)."""
+    html = render_approval_html(record, audit, generated_at=generated_at, page_images=page_images)
+    pdf = HTML(string=html, url_fetcher=_local_only()).write_pdf()
     if not isinstance(pdf, bytes):  # write_pdf returns bytes when no target is given
         raise TypeError("WeasyPrint returned no PDF bytes")
     return pdf

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.checks.risk import risk_band
 from shared.domain import HEADER_FIELDS, AuditEntry, Decision, ExtractedField, Finding, InvoiceRecord, Provenance
 from shared.domain.models import decimal_to_str
+from shared.reports.page_image import LOW_CONFIDENCE
 
 FIELD_LABELS: dict[str, str] = {
     "document_type": "Document type",
@@ -116,7 +118,7 @@ def _field_row(name: str, extracted: ExtractedField) -> FieldRow:
         label=FIELD_LABELS.get(name, name.replace("_", " ").capitalize()),
         value=extracted.value,
         confidence=f"{extracted.confidence:.0%}",
-        low_confidence=extracted.confidence < 0.8,
+        low_confidence=extracted.confidence < LOW_CONFIDENCE,
         source=provenance_text(extracted.provenance),
     )
 
@@ -194,10 +196,6 @@ def _audit_row(entry: AuditEntry) -> dict[str, str]:
     return {"at": stamp(entry.at), "actor": entry.actor, "action": entry.action.replace("_", " "), "detail": detail}
 
 
-def _risk_class(score: float) -> str:
-    return "high" if score >= 0.5 else "medium" if score >= 0.2 else "low"
-
-
 def build_view(record: InvoiceRecord, audit: list[AuditEntry], generated_at: datetime) -> ReportView:
     extraction = record.extraction
     fields = extraction.fields if extraction else {}
@@ -235,7 +233,7 @@ def build_view(record: InvoiceRecord, audit: list[AuditEntry], generated_at: dat
         status_class=record.status.value,
         reason=record.reason or "",
         risk_score=f"{record.risk_score:.2f}",
-        risk_class=_risk_class(record.risk_score),
+        risk_class=risk_band(record.risk_score),
         route_kind=route.kind.value.replace("_", " ") if route else "not routed yet",
         route_approvers=", ".join(route.approvers) if route and route.approvers else "",
         route_reasons=list(route.reasons) if route else [],

@@ -4,6 +4,7 @@ OrchestrationContext, the activity trigger's JSON converter)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -74,17 +75,32 @@ def http_request(method: str, path: str, body: bytes = b"", **kwargs: Any) -> fu
     return func.HttpRequest(method, f"http://localhost:7071/api/{path}", body=body, **kwargs)
 
 
+def easy_auth_headers(email: str, *roles: str) -> dict[str, str]:
+    """What App Service authentication adds to a signed-in user's request (documented shape)."""
+    claims = [{"typ": "preferred_username", "val": email}, {"typ": "name", "val": email.split("@")[0]}]
+    claims += [{"typ": "roles", "val": role} for role in roles]
+    principal = {"auth_typ": "aad", "claims": claims, "name_typ": "name", "role_typ": "roles"}
+    return {"X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps(principal).encode()).decode(),
+            "X-MS-CLIENT-PRINCIPAL-NAME": email, "X-MS-CLIENT-PRINCIPAL-IDP": "aad"}
+
+
+@pytest.fixture
+def easy_auth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """App Service authentication is on (the platform sets this app setting)."""
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+
+
 # -- indexing -------------------------------------------------------------------------------------
 
 
 def test_registers_exactly_the_routes_intake_orchestrator_and_activities(functions: dict[str, Function]) -> None:
     assert set(ACTIVITIES) == ACTIVITY_NAMES
     expected = (
-        {route.name for route in ROUTES} | {"ingest_incoming_blob", "invoice_orchestrator"} | ACTIVITY_NAMES
-        | MAILBOX_FUNCTIONS
+        {route.name for route in ROUTES} | {"ingest_incoming_blob", "invoice_orchestrator", "dashboard"}
+        | ACTIVITY_NAMES | MAILBOX_FUNCTIONS
     )
     assert set(functions) == expected
-    assert len(functions) == len(ROUTES) + 2 + len(ACTIVITY_NAMES) + len(MAILBOX_FUNCTIONS)
+    assert len(functions) == len(ROUTES) + 3 + len(ACTIVITY_NAMES) + len(MAILBOX_FUNCTIONS)
     assert {"health", "post_approval", "upload_document"} <= set(functions)
 
 
@@ -103,7 +119,9 @@ def test_each_route_is_an_http_trigger_with_a_durable_client(functions: dict[str
     assert trigger["name"] == "req"
     assert trigger["route"] == route.path
     assert trigger["methods"] == list(route.methods)
-    assert trigger["authLevel"] == ("ANONYMOUS" if route.anonymous else "FUNCTION")
+    # Roles are checked in code behind App Service authentication (a browser cannot send a function
+    # key); only a route that authenticates its callers itself keeps the key for now.
+    assert trigger["authLevel"] == ("FUNCTION" if route.own_auth else "ANONYMOUS")
     assert found["http"] == {"direction": "OUT", "type": "http", "name": "$return"}
     assert found["durableClient"] == {"direction": "IN", "type": "durableClient", "name": "client"}
     assert function.is_http_function()
@@ -111,10 +129,17 @@ def test_each_route_is_an_http_trigger_with_a_durable_client(functions: dict[str
     assert function.get_user_function().__name__ == route.name
 
 
-def test_health_is_anonymous_and_the_invoice_api_needs_a_key(functions: dict[str, Function]) -> None:
+def test_health_is_anonymous_and_the_approval_callback_needs_a_key(functions: dict[str, Function]) -> None:
     assert bindings(functions["health"])["httpTrigger"]["authLevel"] == "ANONYMOUS"
     assert bindings(functions["post_approval"])["httpTrigger"]["authLevel"] == "FUNCTION"
     assert bindings(functions["post_approval"])["httpTrigger"]["route"] == "approvals/{invoice_id}"
+
+
+def test_the_dashboard_is_one_catch_all_http_function(functions: dict[str, Function]) -> None:
+    trigger = bindings(functions["dashboard"])["httpTrigger"]
+    assert trigger["route"] == "dashboard/{*path}"
+    assert trigger["methods"] == ["GET", "POST"]
+    assert trigger["authLevel"] == "ANONYMOUS"
 
 
 def test_orchestrator_trigger(functions: dict[str, Function]) -> None:
@@ -168,10 +193,12 @@ async def test_get_health_returns_200(functions: dict[str, Function], services: 
 
 
 @pytest.mark.asyncio
-async def test_route_parameters_reach_the_handler(functions: dict[str, Function], services: Services) -> None:
+async def test_route_parameters_reach_the_handler(functions: dict[str, Function], services: Services,
+                                                  easy_auth: None) -> None:
     async with FakeDurableExtension() as extension:
         handler = functions["get_invoice"].get_user_function()
-        request = http_request("GET", "invoices/nope", route_params={"invoice_id": "nope"})
+        request = http_request("GET", "invoices/nope", route_params={"invoice_id": "nope"},
+                               headers=easy_auth_headers("clerk@example.com", "clerk"))
         response = await handler(req=request, client=extension.client_binding())
     assert response.status_code == 404
     assert "nope" in json.loads(response.get_body())["error"]
@@ -179,13 +206,14 @@ async def test_route_parameters_reach_the_handler(functions: dict[str, Function]
 
 @pytest.mark.asyncio
 async def test_upload_starts_one_orchestration_through_the_durable_client(
-    functions: dict[str, Function], services: Services, shared_data: Path
+    functions: dict[str, Function], services: Services, shared_data: Path, easy_auth: None
 ) -> None:
     data = (shared_data / SAMPLE_PDF).read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     async with FakeDurableExtension() as extension:
         handler = functions["upload_document"].get_user_function()
-        request = http_request("POST", "documents", body=data, params={"filename": "Einfach.pdf"})
+        request = http_request("POST", "documents", body=data, params={"filename": "Einfach.pdf"},
+                               headers=easy_auth_headers("clerk@example.com", "Papyr.Clerk"))
         response = await handler(req=request, client=extension.client_binding())
         again = await handler(req=request, client=extension.client_binding())
     assert response.status_code == 202
@@ -309,3 +337,63 @@ def test_activity_runs_through_its_registered_trigger(
     record = services.repo.get_invoice(ref.sha256)
     assert record is not None
     assert (record.status, record.reason) == (InvoiceStatus.FAILED, "internal error: x")
+
+
+# -- who may call: App Service authentication headers, roles checked in the shared place ----------
+
+
+async def _call(function: Function, request: func.HttpRequest) -> func.HttpResponse:
+    async with FakeDurableExtension() as extension:
+        response: func.HttpResponse = await function.get_user_function()(req=request, client=extension.client_binding())
+    return response
+
+
+@pytest.mark.asyncio
+async def test_forged_principal_headers_are_ignored_without_app_service_authentication(
+    functions: dict[str, Function], services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEBSITE_AUTH_ENABLED", raising=False)
+    request = http_request("GET", "invoices", headers=easy_auth_headers("mallory@example.com", "admin"))
+    response = await _call(functions["list_invoices"], request)
+    assert response.status_code == 401
+    assert json.loads(response.get_body()) == {"error": "sign in first"}
+
+
+@pytest.mark.asyncio
+async def test_easy_auth_roles_decide_what_a_caller_may_do(
+    functions: dict[str, Function], services: Services, easy_auth: None
+) -> None:
+    approver = easy_auth_headers("approver@example.com", "approver")
+    listing = await _call(functions["list_invoices"], http_request("GET", "invoices", headers=approver))
+    assert listing.status_code == 200 and json.loads(listing.get_body())["count"] == 0
+    upload = await _call(functions["upload_document"],
+                         http_request("POST", "documents", body=b"%PDF", params={"filename": "a.pdf"},
+                                      headers=approver))
+    assert upload.status_code == 403
+    assert "clerk" in json.loads(upload.get_body())["error"]
+    nobody = easy_auth_headers("guest@example.com")  # signed in, but no app role assigned
+    assert (await _call(functions["list_invoices"], http_request("GET", "invoices", headers=nobody))).status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_the_dashboard_sends_strangers_to_entra_sign_in_and_serves_members(
+    functions: dict[str, Function], services: Services, easy_auth: None
+) -> None:
+    anonymous = await _call(functions["dashboard"], http_request("GET", "dashboard/", route_params={"path": ""}))
+    assert anonymous.status_code == 303
+    assert anonymous.headers["Location"] == "/api/dashboard/signin?next=%2Fapi%2Fdashboard%2F"
+    signin = await _call(functions["dashboard"], http_request(
+        "GET", "dashboard/signin", route_params={"path": "signin"}, params={"next": "/api/dashboard/"}))
+    assert signin.headers["Location"] == "/.auth/login/aad?post_login_redirect_uri=%2Fapi%2Fdashboard%2F"
+
+    clerk = easy_auth_headers("clerk@example.com", "clerk")
+    queue = await _call(functions["dashboard"],
+                        http_request("GET", "dashboard/", route_params={"path": ""}, headers=clerk))
+    assert queue.status_code == 200
+    assert queue.headers["Content-Type"].startswith("text/html")
+    html = queue.get_body().decode()
+    assert "Invoice queue" in html and "clerk@example.com" in html
+    assert 'href="/api/dashboard/static/style.css"' in html
+    css = await _call(functions["dashboard"], http_request(
+        "GET", "dashboard/static/style.css", route_params={"path": "static/style.css"}))
+    assert css.status_code == 200 and css.headers["Content-Type"] == "text/css"

@@ -38,7 +38,7 @@ def registered(*routes: Route) -> dict[str, object]:
 
 @pytest.mark.asyncio
 async def test_request_and_response_are_translated_both_ways() -> None:
-    handler = registered(Route("echo", ("PUT",), "things/{thing_id}", echo))["echo"]
+    handler = registered(Route("echo", ("PUT",), "things/{thing_id}", echo, anonymous=True))["echo"]
     request = func.HttpRequest(
         "PUT",
         "http://localhost:7071/api/things/7?x=1",
@@ -63,7 +63,7 @@ async def test_request_and_response_are_translated_both_ways() -> None:
 
 @pytest.mark.asyncio
 async def test_a_failing_handler_answers_500_without_its_details() -> None:
-    handler = registered(Route("broken", ("GET",), "broken", broken))["broken"]
+    handler = registered(Route("broken", ("GET",), "broken", broken, anonymous=True))["broken"]
     async with FakeDurableExtension() as extension:
         response = await handler(  # type: ignore[operator]
             req=func.HttpRequest("GET", "http://localhost:7071/api/broken", body=b""),
@@ -75,4 +75,4 @@ async def test_a_failing_handler_answers_500_without_its_details() -> None:
 
 def test_a_route_name_azure_cannot_use_is_refused() -> None:
     with pytest.raises(ValueError, match="not a valid Azure Functions name"):
-        http_function(Route("list invoices", ("GET",), "invoices", echo))
+        http_function(Route("list invoices", ("GET",), "invoices", echo, anonymous=True))

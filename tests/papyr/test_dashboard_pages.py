@@ -11,8 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from papyr.server import create_app
+from shared.auth import Role
 from shared.domain import AuditEntry, Finding, InvoiceStatus, Severity
 from shared.services import Services, set_services
+from tests.papyr.session_support import add_user, sign_in
 from tests.shared.api import invoice_factory as factory
 
 
@@ -70,7 +72,10 @@ def services(tmp_path: Path) -> Iterator[Services]:
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
+    """Signed in as a clerk."""
+    add_user(services, "clerk@example.com", Role.CLERK, name="Cleo Clerk")
     with TestClient(create_app(services, factory.RecordingOrchestration())) as test_client:
+        sign_in(test_client, "clerk@example.com")
         yield test_client
 
 
@@ -94,7 +99,7 @@ def test_queue_lists_invoices_with_badges_and_counts(client: TestClient, service
     assert rows[1][1][4] == "1190.00 EUR"
     assert 'class="badge badge-awaiting_approval"' in response.text
     counts = {link: None for link in page.links if link.startswith("/?status=")}
-    assert "/?status=awaiting_approval&q=" in counts
+    assert "/?status=awaiting_approval" in counts
     assert "awaiting approval</span><span class=\"number\">1</span>" in response.text
     assert "all</span><span class=\"number\">3</span>" in response.text
     # each row links to its invoice page
@@ -142,11 +147,13 @@ def test_invoice_page_shows_fields_findings_route_and_audit(client: TestClient, 
     page = Tables(response.text)
 
     fields = {cells[0]: (css, cells) for css, cells in page.body_rows("fields")}
-    assert fields["vendor name"][1][1:] == ["Lieferant GmbH", "97%", "text", "1"]
-    assert fields["invoice number"][0] == "low-confidence"
-    assert fields["invoice number"][1][2] == "55% low"
-    assert fields["total"][0] == ""
-    assert list(fields)[:3] == ["vendor name", "invoice number", "invoice date"]  # LABELS.md order
+    assert fields["vendor name"][1][1:] == ["Lieferant GmbH", "97%", "text", "1", "Edit"]
+    assert fields["invoice number"][0] == "field-row low-confidence"
+    assert fields["invoice number"][1][2] == "55% check"
+    assert fields["total"][0] == "field-row"
+    # "please check" first, then LABELS.md order
+    assert list(fields)[:3] == ["invoice number", "vendor name", "invoice date"]
+    assert "Please check 1 field read with less than 90% confidence" in response.text
 
     assert page.body_rows("lines") == [("", ["Consulting, March", "10", "100.00", "1000.00"])]
 

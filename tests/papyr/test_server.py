@@ -18,9 +18,11 @@ from orchestrators.invoice import APPROVAL_EVENT, instance_id_for
 from papyr.host import build_local_host
 from papyr.server import EngineRunner, build_local_server, build_server, create_app
 from shared.approvals.tokens import ActionTokens
+from shared.auth import Role
 from shared.domain import InvoiceStatus
 from shared.services import Services, set_services
 from shared.settings import get_settings
+from tests.papyr.session_support import add_user, sign_in
 from tests.shared.api import invoice_factory as factory
 
 
@@ -38,7 +40,10 @@ def orchestration():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def client(services: Services, orchestration) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    """Signed in as an admin (every role): these tests are about the transport, not the roles."""
+    add_user(services, "admin@example.com", Role.ADMIN)
     with TestClient(create_app(services, orchestration)) as test_client:
+        sign_in(test_client, "admin@example.com")
         yield test_client
 
 
@@ -78,8 +83,12 @@ def test_approval_through_starlette(client: TestClient, services: Services, orch
     record = factory.make_record(services)
     orchestration.states[instance_id_for(record.id)] = "Running"
 
-    anonymous = client.post(f"/api/approvals/{record.id}", json={"decision": "approved", "by": "Jane"})
+    with TestClient(create_app(services, orchestration)) as stranger:
+        anonymous = stranger.post(f"/api/approvals/{record.id}", json={"decision": "approved", "by": "Jane"})
     assert anonymous.status_code == 401
+    # Signed in as an admin, but not the level's approver: an admin cannot decide for someone else.
+    admin = client.post(f"/api/approvals/{record.id}", json={"decision": "approved"})
+    assert admin.status_code == 403
     token = ActionTokens.from_settings(services.settings).mint(
         invoice_id=record.id, level=1, approver="ap.clerk@example.com", valid_for=timedelta(days=1))
     accepted = client.post(f"/api/approvals/{record.id}", json={"decision": "approved", "token": token})
@@ -188,15 +197,20 @@ def wait_for(condition, attempts: int = 600) -> bool:  # type: ignore[no-untyped
 
 def test_real_uvicorn_server_serves_api_and_dashboard(services: Services, orchestration) -> None:  # type: ignore[no-untyped-def]
     record = factory.make_record(services)
+    add_user(services, "clerk@example.com", Role.CLERK)
     port = free_port()
     server = build_server(create_app(services, orchestration), port=port, log_level="warning")
     thread = run_in_thread(server)
     try:
         base = f"http://127.0.0.1:{port}"
         assert httpx.get(f"{base}/api/health").json()["status"] == "ok"
-        page = httpx.get(f"{base}/invoices/{record.id}")
-        assert page.status_code == 200 and "Lieferant GmbH" in page.text
-        assert json.loads(httpx.get(f"{base}/api/invoices").text)["count"] == 1
+        assert httpx.get(f"{base}/api/invoices").status_code == 401
+        assert httpx.get(f"{base}/invoices/{record.id}").status_code == 303
+        with httpx.Client(base_url=base) as http:
+            sign_in(http, "clerk@example.com")
+            page = http.get(f"/invoices/{record.id}")
+            assert page.status_code == 200 and "Lieferant GmbH" in page.text
+            assert json.loads(http.get("/api/invoices").text)["count"] == 1
     finally:
         server.should_exit = True
         thread.join(10)
@@ -209,38 +223,42 @@ def test_local_host_end_to_end_upload_approve_export(tmp_path: Path, monkeypatch
     monkeypatch.setenv("PAPYR_AUTO_APPROVE_BELOW", "0")  # every invoice goes to a person
     get_settings.cache_clear()
     local = build_local_host(tmp_path / "data")
+    approver = get_settings().approvers[0]
+    add_user(local.services, "clerk@example.com", Role.CLERK)
+    add_user(local.services, approver, Role.APPROVER)
     port = free_port()
     server = build_local_server(local, port=port, log_level="warning")
     thread = run_in_thread(server)
     base = f"http://127.0.0.1:{port}"
+    clerk, reviewer = httpx.Client(base_url=base), httpx.Client(base_url=base)
     try:
+        sign_in(clerk, "clerk@example.com")
+        sign_in(reviewer, approver)
         pdf = factory.SAMPLE_PDF.read_bytes()
-        uploaded = httpx.post(f"{base}/api/documents", params={"filename": "Einfach.pdf"}, content=pdf)
+        uploaded = clerk.post("/api/documents", params={"filename": "Einfach.pdf"}, content=pdf)
         assert uploaded.status_code == 202
         invoice_id = uploaded.json()["documents"][0]["id"]
 
         def status() -> str:
-            return str(httpx.get(f"{base}/api/invoices/{invoice_id}").json()["invoice"]["status"])
+            return str(clerk.get(f"/api/invoices/{invoice_id}").json()["invoice"]["status"])
 
         assert wait_for(lambda: status() in ("awaiting_approval", "exported", "rejected", "failed"))
         assert status() == "awaiting_approval"
-        page = httpx.get(f"{base}/invoices/{invoice_id}")
+        page = reviewer.get(f"/invoices/{invoice_id}")
         assert 'id="approval-form"' in page.text
 
-        approver = get_settings().approvers[0]
-        token = ActionTokens.from_settings(local.settings).mint(
-            invoice_id=invoice_id, level=1, approver=approver, valid_for=timedelta(days=1))
-        decided = httpx.post(f"{base}/api/approvals/{invoice_id}",
-                             json={"decision": "approved", "token": token, "comment": "checked"})
+        decided = reviewer.post(f"/api/approvals/{invoice_id}", json={"decision": "approved", "comment": "checked"})
         assert decided.status_code == 202
         assert wait_for(lambda: status() == "exported")
-        detail = httpx.get(f"{base}/api/invoices/{invoice_id}").json()
+        detail = clerk.get(f"/api/invoices/{invoice_id}").json()
         actions = [entry["action"] for entry in detail["audit_trail"]]
         assert actions.count("approval_received") == 1 and actions[-1] == "exported"
         assert detail["invoice"]["decisions"][-1]["by"] == approver
-        report = httpx.get(f"{base}/api/invoices/{invoice_id}/report")
+        report = clerk.get(f"/api/invoices/{invoice_id}/report")
         assert report.status_code == 200 and report.content.startswith(b"%PDF")
     finally:
+        clerk.close()
+        reviewer.close()
         server.should_exit = True
         thread.join(30)
         local.engine.close()

@@ -30,6 +30,7 @@ def test_list_summarises_each_invoice(services: Services, orchestration: Recordi
         "currency": "EUR",
         "risk_score": 0.4,
         "findings": 1,
+        "risk_band": "medium",
         "created_at": "2024-03-02T09:30:00+00:00",
         "mailbox": "ap@example.com",
         "sender": "billing@lieferant.example",
@@ -142,3 +143,40 @@ def test_signed_in_views_are_audited_anonymous_ones_are_not(services: Services,
     views = [e for e in services.repo.audit_trail(record.id) if e.action == "viewed"]
     assert [(e.actor, e.detail) for e in views] == [
         ("jane@example.com", {"what": what, "method": "password"}) for what in ("invoice", "document", "report")]
+
+
+def test_queue_filters_by_mailbox_vendor_risk_age_and_sorts_and_pages(
+        services: Services, orchestration: RecordingOrchestration) -> None:
+    from datetime import timedelta
+
+    from shared.api.invoices import QueueQuery, search_invoices
+
+    now = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+    fresh = make_record(services, vendor="Acme Supplies Ltd", number="A-1", total="50.00",
+                        created_at=now - timedelta(hours=2))
+    risky = make_record(services, vendor="Globex", number="G-1", total="9000.00", findings=[bank_change_finding()],
+                        created_at=now - timedelta(days=3), sender="Billing <pay@globex.example>")
+    old = make_record(services, vendor="Initech", number="I-1", total="700.00", created_at=now - timedelta(days=45))
+    eu_mail = old.document.mail.model_copy(update={"mailbox": "eu@x.example"})
+    other_box = old.document.model_copy(update={"mail": eu_mail})
+    services.repo.save_invoice(old.model_copy(update={"document": other_box}))
+
+    def ids(**filters: object) -> list[str]:
+        return [r.id for r in search_invoices(QueueQuery(**filters), now=now).records]  # type: ignore[arg-type]
+
+    assert ids() == [fresh.id, risky.id, old.id]
+    assert ids(mailbox="EU@x.example") == [old.id]
+    assert ids(vendor="glob") == [risky.id]
+    assert ids(risk="medium") == [risky.id] and ids(risk="low") == [fresh.id, old.id] and ids(risk="high") == []
+    assert ids(age="today") == [fresh.id] and ids(age="week") == [fresh.id, risky.id] and ids(age="older") == [old.id]
+    assert ids(q="pay@globex") == [risky.id]
+    assert ids(sort="risk")[0] == risky.id and ids(sort="total") == [risky.id, old.id, fresh.id]
+    assert ids(sort="oldest") == [old.id, risky.id, fresh.id]
+    page = search_invoices(QueueQuery(sort="oldest", limit=2, offset=1), now=now)
+    assert [r.id for r in page.records] == [risky.id, fresh.id] and page.matched == 3
+
+    listed = body(call(list_invoices, orchestration, query={"risk": "low", "sort": "total", "limit": "1"}))
+    assert [row["id"] for row in listed["invoices"]] == [old.id] and listed["matched"] == 2
+    for bad in ({"risk": "scary"}, {"age": "ancient"}, {"sort": "random"}, {"offset": "-1"}):
+        response = call(list_invoices, orchestration, query=bad)
+        assert response.status == 400, bad

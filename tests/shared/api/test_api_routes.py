@@ -18,6 +18,8 @@ def test_route_table_names_paths_and_methods_are_unique_and_complete() -> None:
         ("GET", "invoices/{invoice_id}"),
         ("GET", "invoices/{invoice_id}/document"),
         ("GET", "invoices/{invoice_id}/report"),
+        ("GET", "invoices/{invoice_id}/pages/{page}"),
+        ("POST", "invoices/{invoice_id}/fields/{field}"),
         ("POST", "approvals/{invoice_id}"),
         ("POST", "documents"),
         ("POST", "notifications/graph"),

@@ -98,3 +98,21 @@ def test_clean_filename_keeps_only_the_last_component() -> None:
     assert clean_filename(None) is None
     shortened = clean_filename("n" * 400 + ".pdf") or ""
     assert len(shortened) == 255 and shortened.endswith("n.pdf")
+
+
+def test_a_signed_in_uploader_is_recorded_for_the_four_eyes_rule(
+    services: Services, orchestration: RecordingOrchestration
+) -> None:
+    import asyncio
+
+    from shared.api.http import ApiContext, ApiRequest
+    from shared.auth import AuthMethod, Principal, Role
+
+    clerk = Principal(id="Clerk@Example.com", roles=frozenset({Role.CLERK}), method=AuthMethod.PASSWORD)
+    data = SAMPLE_PDF.read_bytes()
+    request = ApiRequest(method="POST", query={"filename": "a.pdf"}, body=data, principal=clerk)
+    assert asyncio.run(upload_document(request, ApiContext(orchestration=orchestration))).status == 202
+
+    trail = services.repo.audit_trail(sha256_hex(data))
+    assert [(e.actor, e.action, e.detail) for e in trail if e.action == "uploaded"] == [
+        ("clerk@example.com", "uploaded", {"filename": "a.pdf"})]
