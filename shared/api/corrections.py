@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
@@ -24,6 +24,7 @@ from shared.domain import (
     AuditEntry,
     Correction,
     ExtractedField,
+    InvoiceRecord,
     InvoiceStatus,
     Provenance,
     Source,
@@ -32,7 +33,9 @@ from shared.domain import (
 from shared.domain.currencies import is_iso4217
 from shared.domain.models import decimal_to_str
 from shared.extraction.normalize import normalize_bic, normalize_iban, normalize_vat_id, parse_amount, parse_date
-from shared.services import get_services
+from shared.learning import learn_from
+from shared.reports.page_image import read_content
+from shared.services import Services, get_services
 
 FIELD_CORRECTED = "field_corrected"
 # Corrections while a person can still act on them; later the record is decided and exported.
@@ -93,6 +96,17 @@ def _parse(request: ApiRequest) -> CorrectionRequest | ApiResponse:
         return ApiResponse.error(400, f"invalid correction: {problems}")
 
 
+def _learn(services: Services, record: InvoiceRecord) -> dict[str, Any]:
+    """Teach the vendor's profile what this correction says (the next invoice of the vendor uses it)."""
+    content = read_content(services.blobs, record)
+    if content is None:  # nothing was read from the page (never classified): nothing positional to learn
+        return {"learned": None}
+    learned = learn_from(record, services.repo, content)
+    if not learned.changed:
+        return {"learned": None}
+    return {"learned": {"profile": learned.profile, "fields": sorted([*learned.constants, *learned.positions])}}
+
+
 async def correct_field(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     principal = request.principal
     if principal is None:  # the route table requires a role; a handler called directly still refuses
@@ -136,7 +150,7 @@ async def correct_field(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     services.repo.save_invoice(record)
     after = {f.code for f in record.findings}
     detail = {"field": name, "old": old_value, "new": value, "resolved": sorted(before - after),
-              "raised": sorted(after - before), "risk_score": record.risk_score}
+              "raised": sorted(after - before), "risk_score": record.risk_score, **_learn(services, record)}
     services.repo.append_audit(record.id, AuditEntry(at=at, actor=principal.id, action=FIELD_CORRECTED, detail=detail))
     return ApiResponse.of_json({"invoice_id": record.id, "field": name, "value": value, "changed": True,
                                 "findings": [f.model_dump(mode="json") for f in record.findings],

@@ -77,3 +77,43 @@ def test_bad_corrections_are_clear_errors(services: Services) -> None:
     exported = make_record(services, number="X-2", status=InvoiceStatus.EXPORTED)
     assert correct(exported.id, "total", "1.00").status == 409
     assert services.repo.get_invoice(record.id).corrections == []  # type: ignore[union-attr]
+
+
+def test_a_clerk_s_correction_teaches_the_vendor_s_next_invoice(services: Services, shared_data) -> None:  # type: ignore[no-untyped-def]
+    """Issue 6: a buyer name corrected through the API on one dev invoice comes out right on the same
+    vendor's next invoice (two ZUGFeRD samples of one vendor, read through their text layer)."""
+    from pathlib import Path
+
+    from shared.documents.content import content_blob_name
+    from shared.documents.loader import load_content
+    from shared.domain import DocumentRef, InvoiceRecord, MailContext
+    from shared.extraction import extract
+    from shared.learning import apply_profile
+
+    folder = Path(shared_data) / "zugferd"
+
+    def read(stem: str):  # type: ignore[no-untyped-def]
+        pdf = folder / f"{stem}.pdf"
+        content = load_content(pdf.read_bytes(), pdf.name, "application/pdf", ocr=None)
+        content.xml = None  # read the page, not the embedded e-invoice
+        return content, json.loads((folder / f"{stem}.json").read_text())
+
+    first_content, first_label = read("ZUGFeRDv2__correct__FNFE-factur-x-examples__Avoir_FR_type381_BASIC")
+    next_content, next_label = read("ZUGFeRDv2__correct__FNFE-factur-x-examples__Facture_DOM_BASICWL")
+    first_id = "f" * 64
+    record = InvoiceRecord(
+        id=first_id, status=InvoiceStatus.AWAITING_APPROVAL, extraction=extract(first_content),
+        document=DocumentRef(sha256=first_id, blob_name=f"documents/{first_id}.pdf", filename="first.pdf",
+                             content_type="application/pdf", size=1))
+    services.repo.save_invoice(record)
+    services.blobs.put(content_blob_name(first_id), first_content.model_dump_json().encode(), "application/json")
+    before = extract(next_content)
+    assert before.value("buyer_name") != next_label["buyer_name"]  # wrong without learning
+
+    response = correct(first_id, "buyer_name", first_label["buyer_name"])
+    assert response.status == 200, response.body
+    [entry] = [e for e in services.repo.audit_trail(first_id) if e.action == "field_corrected"]
+    assert entry.detail["learned"]["fields"] == ["buyer_name"]
+
+    after = apply_profile(before, next_content, MailContext(), services.repo)
+    assert after.value("buyer_name") == next_label["buyer_name"]
