@@ -64,6 +64,14 @@ def _read_content(services: Services, record: InvoiceRecord) -> DocumentContent:
     return content
 
 
+def _cached_content(services: Services, record: InvoiceRecord) -> DocumentContent | None:
+    """The content classify/extract cached, for checks that compare pages; None if it is gone."""
+    name = _content_blob(record.id)
+    if not services.blobs.exists(name):
+        return None
+    return DocumentContent.model_validate_json(services.blobs.get(name))
+
+
 def classify_document(payload: dict[str, Any]) -> dict[str, Any]:
     from shared.extraction import classify
     from shared.pipeline import rejected_as_not_invoice
@@ -122,10 +130,14 @@ def extract_invoice(payload: dict[str, Any]) -> dict[str, Any]:
 
 def check_invoice(payload: dict[str, Any]) -> dict[str, Any]:
     from shared.checks import risk_score, run_checks
+    from shared.checks.policy import CheckPolicy
 
     services = get_services()
     record = _load(services, payload["invoice_id"])
-    findings = run_checks(record, repo=services.repo)
+    content = _cached_content(services, record)
+    findings = run_checks(
+        record, repo=services.repo, policy=CheckPolicy.from_settings(services.settings), content=content
+    )
     record.findings = findings
     record.risk_score = risk_score(findings)
     _save(
