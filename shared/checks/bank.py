@@ -86,7 +86,7 @@ def check_bank_details(
         )
     elif iban and not vendor.iban:
         findings += _account_vs_history(extraction, vendor, history)
-    if not findings:  # a changed account is already high; its country adds nothing to do
+    if not any(f.severity is Severity.HIGH for f in findings):  # a changed account says enough
         findings += _country(extraction, vendor)
     vat_id = extraction.value("vendor_vat_id")
     if matched_by == "name" and vat_id and vendor.vat_id and compact(vat_id) != compact(vendor.vat_id):

@@ -16,8 +16,8 @@ Applies when orders were imported (``papyr po import``) and the invoice names a 
 
 Invoice lines are used only when they are complete and add up to the net amount (else a misread line
 would look like a variance); otherwise the check compares amounts. Invoice lines are paired with order
-lines by description (fuzzy), then by unit price, then by position. What this invoice bills is recorded
-on the order under its id (idempotent when checks re-run).
+lines by description (fuzzy), then by unit price, then (lines without a description) by position. What
+this invoice bills is recorded on the order under its id (idempotent when checks re-run).
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def _pair(item: LineItem, order: PurchaseOrder, taken: set[int]) -> OrderLine | 
     same_price = [line for line in free if line.unit_price == item.unit_price]
     if len(same_price) == 1:
         return same_price[0]
-    return free[0] if len(free) == 1 else None
+    # By position only when the line has no description to disagree with.
+    return free[0] if len(free) == 1 and not item.description else None
 
 
 def _line(
