@@ -7,8 +7,9 @@ e-mail compromise), so a difference is high severity and shows both accounts sid
 * ``bank.iban_changed`` (high): differs from the vendor master's IBAN; or, when the master has none,
   from every account on this vendor's earlier invoices (``shared.checks.history``).
 * ``bank.first_seen_account``: an account never seen for this vendor and none on file to compare
-  with: medium when the vendor has earlier invoices that named no account, info on a first invoice
-  (nothing to compare with yet; the vendor master is where a confirmed account belongs).
+  with: low when the vendor has earlier invoices that named no account (often an account that was not
+  read on them), info on a first invoice (nothing to compare with yet; the vendor master is where a
+  confirmed account belongs).
 * ``bank.country_mismatch`` (medium): the IBAN's country is not the vendor's (master ``country``,
   else its VAT id's prefix) — accounts abroad are a common step in diverting payments.
 """
@@ -144,7 +145,7 @@ def _account_vs_history(extraction: Extraction, vendor: Vendor | None, history: 
     return [
         Finding(
             code="bank.first_seen_account",
-            severity=Severity.MEDIUM if earlier else Severity.INFO,
+            severity=Severity.LOW if earlier else Severity.INFO,
             message=(
                 f"The bank account {account} has not been seen for {name} before"
                 + (f" ({len(earlier)} earlier invoice(s) named no account)" if earlier else "")

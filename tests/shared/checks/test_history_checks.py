@@ -101,7 +101,7 @@ def test_account_differing_from_earlier_invoices_is_high(repo: SqliteRepository)
 def test_first_seen_account_after_invoices_without_one(repo: SqliteRepository) -> None:
     last = monthly(repo, iban=None)
     found = codes(checked(repo, invoice("x.pdf", "H-9", last + timedelta(days=30), iban=OTHER_IBAN)))
-    assert found == {"bank.first_seen_account": Severity.MEDIUM}
+    assert found == {"bank.first_seen_account": Severity.LOW}
 
 
 def test_first_invoice_account_is_info(repo: SqliteRepository) -> None:
