@@ -7,13 +7,17 @@ vendor's domain, marked exported), purchase orders and receipts. Where the conte
 IBAN, number, date, amount or line), the document is re-rendered from the dev labels with the change
 (``bench.fraud.render``); the sender cases mail the unchanged dev PDF from a spoofed sender.
 
-| fraud type | variants (one per source, rotating; rescans on a few sources) |
-|---|---|
-| bank_change | IBAN differs from the vendor master; master without IBAN and IBAN differs from the history's |
-| duplicate | number reformatted (``INV-``/zero-padding/separators) with the date shifted 0-20 days; re-scan (JPEG) |
-| sender_spoof | display name of the vendor on free mail; edit-distance, homoglyph and punycode look-alike domains; Reply-To elsewhere; DMARC fail |
-| anomaly | amount ×5; tax rate above the country's highest; unknown vendor with ≥ 6,000; extra invoice 3 days after the last |
-| po_mismatch | a line billed +50 % quantity, or +15 % unit price, against a PO imported from the labels |
+Fraud types and their variants (one of each type per source, rotating; re-scans on a few sources):
+
+- bank_change: IBAN differs from the vendor master; or the master has none and the IBAN differs from
+  the one on the history's invoices.
+- duplicate: number reformatted (``INV-`` prefix, zero padding, separators) with the date shifted 0-20
+  days; re-scan (first page as a JPEG, read by OCR).
+- sender_spoof: the vendor's display name on a free-mail address; edit-distance, homoglyph and punycode
+  look-alike domains; Reply-To elsewhere; DMARC fail.
+- anomaly: amount x5; tax rate above the country's highest; unknown vendor with 6,000 or more; an extra
+  invoice 3 days after the last monthly one.
+- po_mismatch: one line billed with +50 % quantity or +15 % unit price against a PO made from the labels.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +49,12 @@ CODE_PREFIXES: dict[str, tuple[str, ...]] = {
     "po_mismatch": ("po.",),
 }
 AUTH_PASS = "mx.papyr.example; spf=pass smtp.mailfrom={d}; dkim=pass header.d={d}; dmarc=pass header.from={d}"
-_IBAN_TEMPLATES = {"DE": "DE00370400440532013000", "NL": "NL00ABNA0417164300", "FR": "FR0020041010050500013002606",
-                   "GB": "GB00WEST12345698765432"}
+_IBAN_TEMPLATES = {
+    "DE": "DE00370400440532013000",
+    "NL": "NL00ABNA0417164300",
+    "FR": "FR0020041010050500013002606",
+    "GB": "GB00WEST12345698765432",
+}
 _SENDER_KINDS = ("display_name", "lookalike_edit", "homoglyph", "punycode", "reply_to", "dmarc_fail")
 _ANOMALY_KINDS = ("amount_outlier", "tax_rate", "new_vendor_high_amount", "cadence")
 
@@ -93,12 +101,20 @@ def _domain(labels: dict[str, Any]) -> str:
     return f"{vendor_key(labels.get('vendor_name')) or 'vendor'}.example"
 
 
-def mail(doc: Doc, *, sender: str, name: str, when: date, reply_to: str | None = None,
-         auth: str | None = None, message_id: str) -> Doc:
+def mail(
+    doc: Doc,
+    *,
+    sender: str,
+    name: str,
+    when: date,
+    reply_to: str | None = None,
+    auth: str | None = None,
+    message_id: str,
+) -> Doc:
     message = EmailMessage()
     if auth:
         message["Authentication-Results"] = auth
-    message["From"] = f"{name} <{sender}>"
+    message["From"] = formataddr((name, sender))
     if reply_to:
         message["Reply-To"] = reply_to
     message["To"] = "ap@papyr.example"
@@ -146,8 +162,8 @@ def _dated(labels: dict[str, Any]) -> date:
 
 def generate(source: Path, rng: random.Random) -> list[Case]:
     labels = labels_of(source)
-    if labels.get("document_type") == "credit_note" or not labels.get("vendor_name"):
-        return []  # credit notes are not paid out; a source without a vendor has no one to impersonate
+    if not labels.get("vendor_name"):
+        return []  # no vendor: no one to impersonate and no history to compare with
     stem, country, domain = source.stem, _country(labels), _domain(labels)
     name = labels["vendor_name"]
     # The master and the history carry the account the labels give; a source whose labels name none keeps
@@ -160,18 +176,38 @@ def generate(source: Path, rng: random.Random) -> list[Case]:
     history = []
     for k, factor in ((3, "0.92"), (2, "1.04"), (1, "0.97")):
         old = scaled(labels, Decimal(factor))
-        old.update(invoice_number=f"{labels.get('invoice_number', 'X')}-H{k}", iban=iban,
-                   invoice_date=(day - timedelta(days=30 * k)).isoformat())
-        history.append(mail(Doc(render_pdf(old), f"{stem}-H{k}.pdf"), sender=sender, name=name,
-                            when=day - timedelta(days=30 * k), auth=legit_auth, message_id=f"{stem}-h{k}"))
+        old.update(
+            invoice_number=f"{labels.get('invoice_number', 'X')}-H{k}",
+            iban=iban,
+            po_number=None,
+            invoice_date=(day - timedelta(days=30 * k)).isoformat(),
+        )  # earlier orders, not this PO
+        history.append(
+            mail(
+                Doc(render_pdf(old), f"{stem}-H{k}.pdf"),
+                sender=sender,
+                name=name,
+                when=day - timedelta(days=30 * k),
+                auth=legit_auth,
+                message_id=f"{stem}-h{k}",
+            )
+        )
     original = Doc(source.read_bytes(), source.name)
     clean_mail = mail(original, sender=sender, name=name, when=day, auth=legit_auth, message_id=f"{stem}-clean")
     pos = _purchase_order(labels)
 
     def case(fraud_type: str | None, variant: str, doc: Doc, **setup: Any) -> Case:
-        return Case(case_id=f"{stem}:{variant}", fraud_type=fraud_type, data=doc.data, filename=doc.filename,
-                    variant=variant, vendors=setup.get("vendors", [master]), history=setup.get("history", history),
-                    purchase_orders=setup.get("purchase_orders", pos), receipts=setup.get("receipts", []))
+        return Case(
+            case_id=f"{stem}:{variant}",
+            fraud_type=fraud_type,
+            data=doc.data,
+            filename=doc.filename,
+            variant=variant,
+            vendors=setup.get("vendors", [master]),
+            history=setup.get("history", history),
+            purchase_orders=setup.get("purchase_orders", pos),
+            receipts=setup.get("receipts", []),
+        )
 
     def rendered(changes: dict[str, Any], variant: str, *, when: date = day, base: dict[str, Any] | None = None) -> Doc:
         content = {**(base or labels), **changes}
@@ -179,25 +215,39 @@ def generate(source: Path, rng: random.Random) -> list[Case]:
         return mail(pdf, sender=sender, name=name, when=when, auth=legit_auth, message_id=f"{stem}-{variant}")
 
     cases = [case(None, "clean", clean_mail)]
+    payable = labels.get("document_type") != "credit_note" and Decimal(labels.get("total") or 0) > 0
+    if not payable:
+        return cases  # credit notes, corrections, no amount: clean cases only (nothing paid out to divert)
     other_iban = iban_for(country or "DE", rng)
     if not iban:  # the master knows an account (entered by hand), the invoice shows another
         on_file = master.model_copy(update={"iban": iban_for(country or "DE", rng)})
-        cases.append(case("bank_change", "iban_vs_master", rendered({"iban": other_iban}, "iban_vs_master"),
-                          vendors=[on_file]))
+        cases.append(
+            case("bank_change", "iban_vs_master", rendered({"iban": other_iban}, "iban_vs_master"), vendors=[on_file])
+        )
     elif rng.random() < 0.5:
         cases.append(case("bank_change", "iban_vs_master", rendered({"iban": other_iban}, "iban_vs_master")))
     else:
         no_iban = master.model_copy(update={"iban": None})
-        cases.append(case("bank_change", "iban_vs_history", rendered({"iban": other_iban}, "iban_vs_history"),
-                          vendors=[no_iban]))
+        cases.append(
+            case("bank_change", "iban_vs_history", rendered({"iban": other_iban}, "iban_vs_history"), vendors=[no_iban])
+        )
     shifted = day + timedelta(days=rng.randrange(0, 21))
     number = str(labels.get("invoice_number", "1"))
-    cases.append(case("duplicate", "reformatted_number",
-                      rendered({"invoice_number": reformatted(number, rng), "invoice_date": shifted.isoformat(),
-                                "iban": iban}, "reformatted_number", when=shifted),
-                      history=[*history, clean_mail]))
-    cases.append(_sender_case(case, original, _SENDER_KINDS[rng.randrange(len(_SENDER_KINDS))], name, domain, day,
-                              stem))
+    cases.append(
+        case(
+            "duplicate",
+            "reformatted_number",
+            rendered(
+                {"invoice_number": reformatted(number, rng), "invoice_date": shifted.isoformat(), "iban": iban},
+                "reformatted_number",
+                when=shifted,
+            ),
+            history=[*history, clean_mail],
+        )
+    )
+    cases.append(
+        _sender_case(case, original, _SENDER_KINDS[rng.randrange(len(_SENDER_KINDS))], name, domain, day, stem)
+    )
     anomaly = _anomaly_case(case, rendered, labels, country, history, rng, iban)
     if anomaly is not None:
         cases.append(anomaly)
@@ -213,18 +263,33 @@ def rescan_case(source: Path, rng: random.Random) -> Case | None:
         return None
     clean = cases[0]
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["pdftoppm", "-r", "110", "-gray", "-jpeg", "-f", "1", "-l", "1", str(source), f"{tmp}/scan"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "110", "-gray", "-jpeg", "-f", "1", "-l", "1", str(source), f"{tmp}/scan"],
+            check=True,
+            capture_output=True,
+        )
         jpeg = next(Path(tmp).glob("scan*.jpg")).read_bytes()
     labels = labels_of(source)
     domain = _domain(labels)
-    scan = mail(Doc(jpeg, f"{source.stem}-scan.jpg"), sender=f"billing@{domain}", name=labels["vendor_name"],
-                when=_dated(labels) + timedelta(days=40), auth=AUTH_PASS.format(d=domain),
-                message_id=f"{source.stem}-rescan")
+    scan = mail(
+        Doc(jpeg, f"{source.stem}-scan.jpg"),
+        sender=f"billing@{domain}",
+        name=labels["vendor_name"],
+        when=_dated(labels) + timedelta(days=40),
+        auth=AUTH_PASS.format(d=domain),
+        message_id=f"{source.stem}-rescan",
+    )
     original = Doc(clean.data, clean.filename)
-    return Case(case_id=f"{source.stem}:rescan", fraud_type="duplicate", data=scan.data, filename=scan.filename,
-                variant="rescan", vendors=clean.vendors, history=[*clean.history, original],
-                purchase_orders=clean.purchase_orders)
+    return Case(
+        case_id=f"{source.stem}:rescan",
+        fraud_type="duplicate",
+        data=scan.data,
+        filename=scan.filename,
+        variant="rescan",
+        vendors=clean.vendors,
+        history=[*clean.history, original],
+        purchase_orders=clean.purchase_orders,
+    )
 
 
 def _sender_case(case: Any, original: Doc, kind: str, name: str, domain: str, day: date, stem: str) -> Case:
@@ -250,22 +315,29 @@ def _sender_case(case: Any, original: Doc, kind: str, name: str, domain: str, da
         reply_to = f"{label[:12]}.payments@outlook.com"
     elif kind == "dmarc_fail":
         auth = f"mx.papyr.example; spf=fail smtp.mailfrom={domain}; dkim=none; dmarc=fail header.from={domain}"
-    doc = mail(original, sender=sender, name=display, when=day, reply_to=reply_to, auth=auth,
-               message_id=f"{stem}-{kind}")
+    doc = mail(
+        original, sender=sender, name=display, when=day, reply_to=reply_to, auth=auth, message_id=f"{stem}-{kind}"
+    )
     built: Case = case("sender_spoof", f"sender_{kind}", doc)
     return built
 
 
-def _anomaly_case(case: Any, rendered: Any, labels: dict[str, Any], country: str | None, history: list[Doc],
-                  rng: random.Random, iban: str) -> Case | None:
+def _anomaly_case(
+    case: Any,
+    rendered: Any,
+    labels: dict[str, Any],
+    country: str | None,
+    history: list[Doc],
+    rng: random.Random,
+    iban: str,
+) -> Case | None:
     kinds = list(_ANOMALY_KINDS)
     rng.shuffle(kinds)
     day = _dated(labels)
     number = f"{labels.get('invoice_number', 'X')}-A"
     for kind in kinds:
         if kind == "amount_outlier" and labels.get("total"):
-            doc = rendered({**scaled(labels, Decimal(5)), "invoice_number": number, "iban": iban}, kind,
-                           base=labels)
+            doc = rendered({**scaled(labels, Decimal(5)), "invoice_number": number, "iban": iban}, kind, base=labels)
             return case("anomaly", kind, doc)
         if kind == "tax_rate" and country and valid_rates(country) and labels.get("subtotal"):
             subtotal = Decimal(labels["subtotal"])
@@ -273,8 +345,16 @@ def _anomaly_case(case: Any, rendered: Any, labels: dict[str, Any], country: str
                 continue
             rate = valid_rates(country)[-1] + 6  # type: ignore[index]
             tax = (subtotal * rate / 100).quantize(CENT)
-            doc = rendered({"tax": str(tax), "total": str(subtotal + tax), "amount_due": str(subtotal + tax),
-                            "invoice_number": number, "iban": iban}, kind)
+            doc = rendered(
+                {
+                    "tax": str(tax),
+                    "total": str(subtotal + tax),
+                    "amount_due": str(subtotal + tax),
+                    "invoice_number": number,
+                    "iban": iban,
+                },
+                kind,
+            )
             return case("anomaly", kind, doc)
         if kind == "new_vendor_high_amount" and labels.get("total") and Decimal(labels["total"]) > 0:
             factor = max(Decimal(1), (Decimal(6000) / Decimal(labels["total"])).quantize(Decimal("0.1")) + 1)
@@ -282,8 +362,16 @@ def _anomaly_case(case: Any, rendered: Any, labels: dict[str, Any], country: str
             return case("anomaly", kind, doc, vendors=[], history=[])
         if kind == "cadence":
             when = day - timedelta(days=27)  # three days after the last monthly history invoice
-            doc = rendered({**scaled(labels, Decimal("1.1")), "invoice_number": number,
-                            "invoice_date": when.isoformat(), "iban": iban}, kind, when=when)
+            doc = rendered(
+                {
+                    **scaled(labels, Decimal("1.1")),
+                    "invoice_number": number,
+                    "invoice_date": when.isoformat(),
+                    "iban": iban,
+                },
+                kind,
+                when=when,
+            )
             return case("anomaly", kind, doc, history=history)
     return None
 
@@ -295,9 +383,18 @@ def _purchase_order(labels: dict[str, Any]) -> list[dict[str, str]]:
     if any(Decimal(i["quantity"]) <= 0 or Decimal(i["unit_price"]) < 0 for i in items):
         return []
     po = labels.get("po_number") or f"PO-{labels.get('invoice_number', '1')}"
-    return [{"po_number": po, "vendor": labels["vendor_name"], "line": str(n), "description": i.get("description", ""),
-             "quantity": i["quantity"], "unit_price": i["unit_price"], "currency": labels.get("currency", "")}
-            for n, i in enumerate(items, start=1)]
+    return [
+        {
+            "po_number": po,
+            "vendor": labels["vendor_name"],
+            "line": str(n),
+            "description": i.get("description", ""),
+            "quantity": i["quantity"],
+            "unit_price": i["unit_price"],
+            "currency": labels.get("currency", ""),
+        }
+        for n, i in enumerate(items, start=1)
+    ]
 
 
 def _po_case(case: Any, rendered: Any, labels: dict[str, Any], rng: random.Random, iban: str) -> Case:
@@ -316,8 +413,18 @@ def _po_case(case: Any, rendered: Any, labels: dict[str, Any], rng: random.Rando
     old_tax = Decimal(labels.get("tax") or 0)
     tax = (old_tax * subtotal / old_subtotal).quantize(CENT) if old_subtotal else old_tax
     po = _purchase_order(labels)[0]["po_number"]
-    doc = rendered({"line_items": items, "subtotal": str(subtotal), "tax": str(tax) if labels.get("tax") else None,
-                    "total": str(subtotal + tax), "amount_due": None, "po_number": po, "iban": iban,
-                    "invoice_number": f"{labels.get('invoice_number', 'X')}-P"}, variant)
+    doc = rendered(
+        {
+            "line_items": items,
+            "subtotal": str(subtotal),
+            "tax": str(tax) if labels.get("tax") else None,
+            "total": str(subtotal + tax),
+            "amount_due": None,
+            "po_number": po,
+            "iban": iban,
+            "invoice_number": f"{labels.get('invoice_number', 'X')}-P",
+        },
+        variant,
+    )
     built: Case = case("po_mismatch", variant, doc)
     return built

@@ -8,8 +8,10 @@ any born-digital PDF. The clean dev PDFs themselves are used unchanged as the cl
 
 from __future__ import annotations
 
+import hashlib
 import html
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 _STYLE = """
@@ -76,8 +78,19 @@ def invoice_html(labels: dict[str, Any], *, vendor_address: str = "Hauptstraße 
     )
 
 
+RENDERS = Path(__file__).resolve().parents[1] / "out" / "fraud" / "renders"
+
+
 def render_pdf(labels: dict[str, Any]) -> bytes:
+    """The PDF, kept by the hash of its HTML: WeasyPrint stamps the time into each file, and the same
+    case must be the same bytes on every run (the suite caches parsed documents by content hash)."""
     from weasyprint import HTML
 
-    pdf: bytes = HTML(string=invoice_html(labels)).write_pdf()
+    page = invoice_html(labels)
+    cached = RENDERS / f"{hashlib.sha256(page.encode()).hexdigest()}.pdf"
+    if cached.exists():
+        return cached.read_bytes()
+    pdf: bytes = HTML(string=page).write_pdf()
+    RENDERS.mkdir(parents=True, exist_ok=True)
+    cached.write_bytes(pdf)
     return pdf

@@ -2,7 +2,8 @@
 
 * ``duplicate.exact``: identical bytes. Intake stores them once (the record id *is* the SHA-256) and
   writes ``duplicate_received`` on the first record; the check shows those re-sends on the record.
-  Low severity: there is no second record that could be paid.
+  Info: shown on the dashboard and in the report, but there is no second record that could be paid,
+  so it does not by itself stop an auto-approval (a vendor's reminder often re-sends the same file).
 * ``duplicate.same_number``: another document of the same vendor with the same invoice number key
   (``shared.domain.keys``), whatever its amount — re-exported, or re-sent with other bank details.
 * ``duplicate.near``: same vendor, same amount and currency, invoice dates at most
@@ -71,7 +72,7 @@ def exact_finding(record: InvoiceRecord, receipts: list[dict[str, Any]]) -> Find
     where = sorted({str(r.get("mailbox") or r.get("source_path") or "upload") for r in receipts})
     return Finding(
         code="duplicate.exact",
-        severity=Severity.LOW,
+        severity=Severity.INFO,
         message=(
             f"This exact file was received {len(receipts)} more time(s) ({', '.join(where)}). Papyr keeps one "
             "record for it, so it cannot be paid twice through Papyr; make sure it was not paid another way."

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -34,7 +35,8 @@ from shared.ports import Repository
 KIND = "vendor_history"
 MAX_INVOICES = 100
 MAX_KNOWN = 50
-_LEADING_NON_DIGITS = re.compile(r"^[^0-9]+")
+_UP_TO_FIRST_SIGNIFICANT_DIGIT = re.compile(r"^[^1-9]+")
+_NON_ALNUM = re.compile(r"[\W_]+")
 _TOKEN = re.compile(r"[0-9A-Za-zÀ-ÿ]{2,}")
 
 
@@ -64,12 +66,15 @@ class VendorHistory(BaseModel):
 
 
 def number_core(number: str | None) -> str:
-    """The invoice number without its formatting, prefix and leading zeros: ``INV-001``, ``INV001``
-    and ``1`` → ``"1"``; ``RE-2014/0501`` → ``"2014501"``. Letters-only numbers keep their key."""
+    """The invoice number without its formatting, prefix and leading zeros: separators dropped, then
+    every letter and zero before the first significant digit. ``INV-001``, ``INV001`` and ``1`` → ``"1"``;
+    ``00FA-2017-0009`` → ``"20170009"``; ``RE-2014/0501`` → ``"20140501"``; ``9314110911/00/M`` and
+    ``931411091100M`` agree. Numbers without digits keep their key."""
     key = invoice_number_key(number)
-    core = _LEADING_NON_DIGITS.sub("", key).lstrip("0")
+    compact = _NON_ALNUM.sub("", unicodedata.normalize("NFKC", number or "")).upper()
+    core = _UP_TO_FIRST_SIGNIFICANT_DIGIT.sub("", compact)
     if not core:
-        return "0" if key and key[-1] == "0" else key
+        return "0" if compact and compact[-1] == "0" else key
     return core
 
 

@@ -2,8 +2,9 @@
 
 Applies when orders were imported (``papyr po import``) and the invoice names a PO number.
 
-* ``po.unmatched`` (medium): the PO number is unknown, belongs to another vendor, or an invoice line
-  matches no order line.
+* ``po.unmatched``: the PO belongs to another vendor, or an invoice line matches no order line
+  (medium); the PO number is not among the imported orders (low: what an invoice prints as "order
+  number" is often the vendor's own reference).
 * ``po.price_variance``: a unit price above the order's by more than ``po_price_tolerance_pct``
   (medium; high from 10 % over).
 * ``po.quantity_variance`` (high): this invoice bills more of a line than was ordered
@@ -53,10 +54,9 @@ def check_purchase_order(
         "po_number": field_evidence(extraction, "po_number"),
         "locations": field_locations(extraction, "po_number"),
     }
-    if order is None:
-        return [
-            _unmatched(f"The invoice cites purchase order {po_number}, which is not among the imported orders.", base)
-        ]
+    if order is None:  # low: the "order number" printed may be the vendor's own reference, not ours
+        unknown = f"The invoice cites purchase order {po_number}, which is not among the imported orders."
+        return [_unmatched(unknown, base, Severity.LOW)]
     vendor_names = {vendor_key(extraction.value("vendor_name")), vendor_key(master.name) if master else ""} - {""}
     if vendor_names and vendor_key(order.vendor) not in vendor_names:
         return [
@@ -268,10 +268,10 @@ def _receipts(
     return findings
 
 
-def _unmatched(message: str, evidence: dict[str, Any]) -> Finding:
+def _unmatched(message: str, evidence: dict[str, Any], severity: Severity = Severity.MEDIUM) -> Finding:
     return Finding(
         code="po.unmatched",
-        severity=Severity.MEDIUM,
+        severity=severity,
         message=f"{message} Check the order before paying.",
         evidence=evidence,
     )

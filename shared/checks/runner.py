@@ -60,8 +60,13 @@ def run_checks(
     remember(
         repo,
         history,
-        entry_for(record.id, extraction, received_at=mail.received_at or record.created_at, sender=mail.sender,
-                  fingerprint=fingerprint),
+        entry_for(
+            record.id,
+            extraction,
+            received_at=mail.received_at or record.created_at,
+            sender=mail.sender,
+            fingerprint=fingerprint,
+        ),
         trust_iban=not _concerns(bank, "bank.", "iban."),
         trust_sender=not _concerns(sender, "sender."),
     )

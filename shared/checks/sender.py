@@ -12,8 +12,9 @@ address that only *looks* like the vendor's. Known domains of a vendor are those
   elsewhere —, else medium): Reply-To on another registrable domain than From, not one of the vendor's.
 * ``sender.auth_failed``: DMARC fail (high), SPF or DKIM fail without a DMARC pass (medium), SPF
   softfail (low), from the topmost Authentication-Results / Received-SPF (``shared.checks.mail_auth``).
-* ``sender.first_seen``: the first mail from this address for this vendor: low when the domain is
-  one the vendor uses (a new colleague), medium when the vendor's known domains do not include it.
+* ``sender.first_seen``: the first mail from this address for this vendor: info when the domain is
+  one the vendor uses (a new colleague) or the vendor has no known domain yet, medium when the vendor's
+  known domains do not include it.
 
 Documents without a mail (uploads, files) get none of these.
 """
@@ -218,7 +219,7 @@ def _first_seen(
         return []
     domain_known = registrable(domain) in {registrable(d) for d in own}
     if domain_known or not own:
-        severity = Severity.LOW if senders or own else Severity.INFO
+        severity = Severity.INFO  # visible, but a new colleague at the vendor is no reason to stop a payment
         reason = "a new address on a domain the vendor uses" if domain_known else "the first mail seen from this vendor"
     else:
         severity = Severity.MEDIUM

@@ -50,7 +50,7 @@ def sender_codes(repo: SqliteRepository, record: InvoiceRecord) -> dict[str, Sev
 
 def test_a_known_sender_on_the_vendors_domain_raises_nothing_after_the_first_mail(repo: SqliteRepository) -> None:
     first = mailed("1.pdf", sender="billing@acme-tools.de", sender_name="ACME Billing", authentication_results=[PASS])
-    assert sender_codes(repo, first) == {"sender.first_seen": Severity.LOW}
+    assert sender_codes(repo, first) == {"sender.first_seen": Severity.INFO}
     again = mailed("2.pdf", sender="billing@acme-tools.de", sender_name="ACME Billing", authentication_results=[PASS])
     assert sender_codes(repo, again) == {}
 
