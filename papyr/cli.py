@@ -21,6 +21,10 @@ from papyr.logs import configure_logging, configure_tracing
 app = typer.Typer(help="Papyr: accounts-payable mailbox agent (embedded host).", no_args_is_help=True)
 vendors_app = typer.Typer(help="The vendor master.", no_args_is_help=True)
 app.add_typer(vendors_app, name="vendors")
+po_app = typer.Typer(help="Purchase orders (for 2-way matching).", no_args_is_help=True)
+app.add_typer(po_app, name="po")
+gr_app = typer.Typer(help="Goods receipts (for 3-way matching).", no_args_is_help=True)
+app.add_typer(gr_app, name="gr")
 console = Console(stderr=True)
 out = Console()
 
@@ -382,6 +386,45 @@ def vendors_import(
             host.services.repo.upsert_vendor(vendor)
             count += 1
     out.print(f"imported {count} vendors")
+
+
+@po_app.command("import")
+def po_import(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: po_number, vendor, line, description, quantity, unit_price, currency.")
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Import purchase orders, one row per order line (an order imported again is replaced)."""
+    from shared.checks.purchase_orders import import_orders
+
+    _import_rows(file, data_dir, import_orders, "purchase orders")
+
+
+@gr_app.command("import")
+def gr_import(
+    file: Annotated[Path, typer.Argument(help="CSV: po_number, line, quantity_received, date.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Import goods receipts, one row per received order line (a row imported again is not counted twice)."""
+    from shared.checks.purchase_orders import import_receipts
+
+    _import_rows(file, data_dir, import_receipts, "goods receipt lines")
+
+
+def _import_rows(file: Path, data_dir: Path | None, importer: Any, what: str) -> None:
+    from papyr.host import build_local_host
+
+    if not file.is_file():
+        raise typer.BadParameter(f"no such file: {file}")
+    host = build_local_host(data_dir)
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        result = importer(csv.DictReader(handle), host.services.repo)
+    for error in result.errors:
+        console.print(f"[yellow]skipped {error}[/yellow]")
+    out.print(f"imported {result.imported} {what}" + (f", skipped {len(result.errors)} rows" if result.errors else ""))
+    if result.errors and not result.imported:
+        raise typer.Exit(1)
 
 
 from papyr.mailbox_cli import mailbox_app  # noqa: E402  (issue 4)

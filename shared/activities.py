@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry import trace
 
 from shared.approvals.delivery import send_approval_card
-from shared.documents.content import DocumentContent, DocumentRejected, content_blob_name
+from shared.documents.content import DocumentContent, DocumentRejected, content_blob_name, read_cached_content
 from shared.domain import (
     AuditEntry,
     Decision,
@@ -121,10 +121,14 @@ def extract_invoice(payload: dict[str, Any]) -> dict[str, Any]:
 
 def check_invoice(payload: dict[str, Any]) -> dict[str, Any]:
     from shared.checks import risk_score, run_checks
+    from shared.checks.policy import CheckPolicy
 
     services = get_services()
     record = _load(services, payload["invoice_id"])
-    findings = run_checks(record, repo=services.repo)
+    content = read_cached_content(services.blobs, record.id)
+    findings = run_checks(
+        record, repo=services.repo, policy=CheckPolicy.from_settings(services.settings), content=content
+    )
     record.findings = findings
     record.risk_score = risk_score(findings)
     _save(

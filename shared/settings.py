@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     escalate_after_hours: float = 72.0
     expire_after_hours: float = 24.0 * 14
 
+    # Fraud and matching checks (issue 5): see shared/checks/policy.py for what each one means.
+    duplicate_window_days: int = 60  # near duplicates: same vendor and amount, dates at most this far apart
+    new_vendor_high_amount: Decimal = Decimal("5000")  # in the invoice's currency (no FX conversion)
+    amount_outlier_factor: Decimal = Decimal("3")  # total above this many times the vendor's median
+    po_price_tolerance_pct: Decimal = Decimal("2")  # unit price above the PO's by more than this is a variance
+    po_quantity_tolerance: Decimal = Decimal("0")  # billed quantity allowed above ordered / received
+
     # Bounds per document: nothing hostile may hang or exhaust a worker.
     max_document_bytes: int = 50 * 1024 * 1024
     max_pages: int = 50

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from shared.api.http import ApiContext, ApiRequest, ApiResponse
 from shared.checks import risk_score, run_checks
+from shared.checks.policy import CheckPolicy
+from shared.documents.content import DocumentContent
 from shared.domain import (
     DATE_FIELDS,
     HEADER_FIELDS,
@@ -96,9 +98,8 @@ def _parse(request: ApiRequest) -> CorrectionRequest | ApiResponse:
         return ApiResponse.error(400, f"invalid correction: {problems}")
 
 
-def _learn(services: Services, record: InvoiceRecord) -> dict[str, Any]:
+def _learn(services: Services, record: InvoiceRecord, content: DocumentContent | None) -> dict[str, Any]:
     """Teach the vendor's profile what this correction says (the next invoice of the vendor uses it)."""
-    content = read_content(services.blobs, record)
     if content is None:  # nothing was read from the page (never classified): nothing positional to learn
         return {"learned": None}
     learned = learn_from(record, services.repo, content)
@@ -144,13 +145,15 @@ async def correct_field(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     )
     record.corrections.append(Correction(field=name, old_value=old_value, new_value=value, by=principal.id, at=at))
     before = {f.code for f in record.findings}
-    record.findings = run_checks(record, repo=services.repo)
+    content = read_content(services.blobs, record)
+    record.findings = run_checks(record, repo=services.repo, policy=CheckPolicy.from_settings(services.settings),
+                                 content=content)
     record.risk_score = risk_score(record.findings)
     record.updated_at = at
     services.repo.save_invoice(record)
     after = {f.code for f in record.findings}
     detail = {"field": name, "old": old_value, "new": value, "resolved": sorted(before - after),
-              "raised": sorted(after - before), "risk_score": record.risk_score, **_learn(services, record)}
+              "raised": sorted(after - before), "risk_score": record.risk_score, **_learn(services, record, content)}
     services.repo.append_audit(record.id, AuditEntry(at=at, actor=principal.id, action=FIELD_CORRECTED, detail=detail))
     return ApiResponse.of_json({"invoice_id": record.id, "field": name, "value": value, "changed": True,
                                 "findings": [f.model_dump(mode="json") for f in record.findings],

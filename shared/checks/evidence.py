@@ -27,3 +27,33 @@ def field_evidence(extraction: Extraction, name: str) -> dict[str, Any]:
 def money_text(value: Decimal) -> str:
     """A decimal as a plain string for evidence (JSON keeps it exact)."""
     return decimal_to_str(value)
+
+
+# Labels drawn beside the boxes on the page image: the field names an approver recognises.
+_FIELD_LABELS = {
+    "iban": "IBAN",
+    "bic": "BIC",
+    "vendor_name": "Vendor",
+    "vendor_vat_id": "VAT id",
+    "invoice_number": "Invoice number",
+    "invoice_date": "Invoice date",
+    "po_number": "PO number",
+    "subtotal": "Net amount",
+    "tax": "Tax",
+    "total": "Total",
+    "amount_due": "Amount due",
+}
+
+
+def field_locations(extraction: Extraction, *names: str) -> list[dict[str, Any]]:
+    """``evidence["locations"]``: page and box of each named field that was read from the page
+    (fields from an e-invoice's XML or the mail have no box and are left out)."""
+    found: list[dict[str, Any]] = []
+    for name in names:
+        field = extraction.fields.get(name)
+        if field is None or field.provenance.page is None or field.provenance.bbox is None:
+            continue
+        found.append(
+            {"page": field.provenance.page, "bbox": list(field.provenance.bbox), "label": _FIELD_LABELS.get(name, name)}
+        )
+    return found

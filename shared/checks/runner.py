@@ -1,17 +1,37 @@
-"""All checks on one invoice record, most severe first."""
+"""All checks on one invoice record, most severe first.
+
+The run reads the vendor master and the vendor's history once, runs every check, then records this
+invoice in the vendor's history (``shared.checks.history``) — after the checks, so an invoice is never
+compared with itself, and keyed by invoice id, so a re-run does not count it twice.
+"""
 
 from __future__ import annotations
 
+from shared.checks.anomaly import check_anomalies
 from shared.checks.arithmetic import check_arithmetic
-from shared.checks.bank import check_bank_details
+from shared.checks.bank import check_bank_details, match_vendor
 from shared.checks.duplicates import check_duplicates
+from shared.checks.history import entry_for, history_key, load_history, remember, text_fingerprint
 from shared.checks.identifiers import check_identifiers
-from shared.domain import DocumentType, ExtractionStatus, Finding, InvoiceRecord
+from shared.checks.po_match import check_purchase_order
+from shared.checks.policy import CheckPolicy
+from shared.checks.sender import check_sender
+from shared.documents.content import DocumentContent
+from shared.domain import DocumentType, ExtractionStatus, Finding, InvoiceRecord, Severity
 from shared.domain.models import SEVERITY_RANK
 from shared.ports import Repository
 
+_CONCERN = SEVERITY_RANK[Severity.MEDIUM]
 
-def run_checks(record: InvoiceRecord, *, repo: Repository) -> list[Finding]:
+
+def run_checks(
+    record: InvoiceRecord,
+    *,
+    repo: Repository,
+    policy: CheckPolicy | None = None,
+    content: DocumentContent | None = None,
+) -> list[Finding]:
+    """``content`` (the read document, when the caller has it) lets the rescan check compare pages."""
     extraction = record.extraction
     if (
         extraction is None
@@ -19,11 +39,40 @@ def run_checks(record: InvoiceRecord, *, repo: Repository) -> list[Finding]:
         or extraction.document_type is DocumentType.NOT_INVOICE
     ):
         return []
+    policy = policy or CheckPolicy()
+    vendors = repo.list_vendors()
+    matched = match_vendor(extraction, vendors)
+    master = matched[0] if matched else None
+    history = load_history(repo, history_key(extraction, master))
+    fingerprint = text_fingerprint(content)
+    bank = check_bank_details(extraction, vendors, history)
+    sender = check_sender(record, vendors=vendors, master=master, history=history)
     findings = [
         *check_arithmetic(extraction),
         *check_identifiers(extraction),
-        *check_duplicates(record, repo=repo),
-        *check_bank_details(extraction, repo.list_vendors()),
+        *check_duplicates(record, repo=repo, history=history, fingerprint=fingerprint, policy=policy),
+        *bank,
+        *sender,
+        *check_anomalies(extraction, invoice_id=record.id, master=master, history=history, policy=policy),
+        *check_purchase_order(record, repo=repo, master=master, policy=policy),
     ]
+    mail = record.document.mail
+    remember(
+        repo,
+        history,
+        entry_for(
+            record.id,
+            extraction,
+            received_at=mail.received_at or record.created_at,
+            sender=mail.sender,
+            fingerprint=fingerprint,
+        ),
+        trust_iban=not _concerns(bank, "bank.", "iban."),
+        trust_sender=not _concerns(sender, "sender."),
+    )
     # Stable sort: within a severity, checks keep the order above.
     return sorted(findings, key=lambda finding: -SEVERITY_RANK[finding.severity])
+
+
+def _concerns(findings: list[Finding], *prefixes: str) -> bool:
+    return any(f.code.startswith(prefixes) and SEVERITY_RANK[f.severity] >= _CONCERN for f in findings)

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.ports.blobs import BlobNotFound, BlobStore
+
 
 class ContentKind(StrEnum):
     PDF = "pdf"
@@ -65,3 +67,11 @@ class DocumentRejected(Exception):
 def content_blob_name(invoice_id: str) -> str:
     """Where the classify activity caches a document's content (page sizes, words) as JSON."""
     return f"content/{invoice_id}.json"
+
+
+def read_cached_content(blobs: BlobStore, invoice_id: str) -> DocumentContent | None:
+    """The content the classify activity cached; None when it is not there (never read, or unreadable)."""
+    try:
+        return DocumentContent.model_validate_json(blobs.get(content_blob_name(invoice_id)))
+    except (BlobNotFound, ValueError):
+        return None

@@ -271,6 +271,10 @@ class MailContext(BaseModel):
     subject: str | None = None
     received_at: datetime | None = None
     source_path: str | None = None
+    # Raw authentication verdicts the receiving servers stamped on the mail (RFC 8601 / RFC 7208),
+    # topmost first: parsed by shared.checks.mail_auth for the sender checks.
+    authentication_results: list[str] = Field(default_factory=list)
+    received_spf: list[str] = Field(default_factory=list)
 
 
 class DocumentRef(BaseModel):

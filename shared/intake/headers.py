@@ -22,7 +22,28 @@ def mail_context(message: Message, raw: bytes, mailbox: str | None) -> MailConte
         reply_to=reply_to,
         subject=header_text(message, "Subject"),
         received_at=_date(message),
+        authentication_results=all_headers(message, "Authentication-Results"),
+        received_spf=all_headers(message, "Received-SPF"),
     )
+
+
+_MAX_AUTH_HEADERS = 10
+
+
+def all_headers(message: Message, name: str) -> list[str]:
+    """Every occurrence of a header, unfolded, in message order (topmost = added last, by the
+    nearest server); at most a few, so a hostile mail cannot make the record large."""
+    wanted = name.lower()
+    values: list[str] = []
+    try:
+        for key, value in message.raw_items():
+            if key.lower() == wanted and (text := clean_text(str(value))):
+                values.append(text[:2000])
+                if len(values) >= _MAX_AUTH_HEADERS:
+                    break
+    except Exception:
+        return values
+    return values
 
 
 def header_text(message: Message, name: str) -> str | None:

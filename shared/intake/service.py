@@ -153,6 +153,7 @@ def store_document(
             digest,
             AuditEntry(actor="papyr", action="duplicate_received", detail=_mail_detail(mail, safe_name)),
         )
+        _show_exact_duplicate(existing, services)
         return existing.document, digest
     # A new document opens its invoice's trace; the orchestration's activities continue it.
     attributes = {"papyr.filename": safe_name, "papyr.content_type": content_type, "papyr.bytes": len(data)}
@@ -164,6 +165,18 @@ def store_document(
         )
         telemetry.pending_traces.remember(digest, telemetry.current_carrier())
     return ref, None
+
+
+def _show_exact_duplicate(record: InvoiceRecord, services: Services) -> None:
+    """A record whose checks already ran gets (or refreshes) its ``duplicate.exact`` finding, so the
+    re-send shows on the dashboard and in the report; one not yet checked gets it from the checks."""
+    from shared.checks.duplicates import exact_finding
+
+    if record.extraction is None or record.status.value in ("received", "processing"):
+        return
+    receipts = [e.detail for e in services.repo.audit_trail(record.id) if e.action == "duplicate_received"]
+    record.findings = [f for f in record.findings if f.code != "duplicate.exact"] + [exact_finding(record, receipts)]
+    services.repo.save_invoice(record)
 
 
 def _mail_detail(mail: MailContext, filename: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import pypdfium2
 from PIL import Image, ImageDraw, ImageOps
 
-from shared.documents.content import DocumentContent, content_blob_name
+from shared.documents.content import DocumentContent, read_cached_content
 from shared.documents.images import MAX_IMAGE_PIXELS
 from shared.domain import HEADER_FIELDS, InvoiceRecord, Source
 from shared.ports import BlobNotFound, BlobStore
@@ -118,10 +118,7 @@ def scale_box(bbox: tuple[float, float, float, float], page_size: tuple[float, f
 
 def read_content(blobs: BlobStore, record: InvoiceRecord) -> DocumentContent | None:
     """The content cached by the classify activity, for page sizes in page units."""
-    try:
-        return DocumentContent.model_validate_json(blobs.get(content_blob_name(record.id)))
-    except (BlobNotFound, ValueError):
-        return None
+    return read_cached_content(blobs, record.id)
 
 
 def is_pdf(record: InvoiceRecord) -> bool:

@@ -83,3 +83,19 @@ def test_files_are_told_apart_from_messages(services: Services, invoice_pdf: byt
     payload = orchestration_input(ref, services.settings)
     assert payload["document"]["sha256"] == ref.sha256
     assert payload["approval"]["remind_after_hours"] == services.settings.remind_after_hours
+
+
+def test_same_bytes_arriving_after_the_checks_show_on_the_record(services: Services, invoice_pdf: bytes) -> None:
+    from shared.domain import Extraction, InvoiceStatus
+
+    first = ingest_message(mail("c1@example.com", invoice_pdf), mailbox="ap@example.com", services=services)
+    [ref] = first.documents
+    record = services.repo.get_invoice(ref.sha256)
+    assert record is not None
+    record.status, record.extraction = InvoiceStatus.EXPORTED, Extraction()
+    services.repo.save_invoice(record)
+    ingest_message(mail("c2@example.com", invoice_pdf), mailbox="ap2@example.com", services=services)
+    checked = services.repo.get_invoice(ref.sha256)
+    assert checked is not None
+    [exact] = [f for f in checked.findings if f.code == "duplicate.exact"]
+    assert "ap2@example.com" in exact.message
