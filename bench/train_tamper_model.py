@@ -103,7 +103,9 @@ def export(params: dict[str, np.ndarray], threshold: float, path: Path) -> None:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    inits = [numpy_helper.from_array(params[k].astype(np.float32), name=k) for k in ("mean", "std", "w1", "b1", "w2", "b2")]
+    inits = [
+        numpy_helper.from_array(params[k].astype(np.float32), name=k) for k in ("mean", "std", "w1", "b1", "w2", "b2")
+    ]
     nodes = [
         helper.make_node("Sub", ["features", "mean"], ["centered"]),
         helper.make_node("Div", ["centered", "std"], ["scaled"]),
@@ -156,7 +158,7 @@ def main() -> None:
             features += f
             labels += y
     x = np.concatenate([f for f in features if f.shape[0]])
-    y = np.concatenate([l for f, l in zip(features, labels, strict=True) if f.shape[0]])
+    y = np.concatenate([label for f, label in zip(features, labels, strict=True) if f.shape[0]])
     print(f"{len(documents)} training documents, {len(y)} tiles, {int(y.sum())} edited")
     params = train(x, y, args.seed)
     scores = forward(params, x)

@@ -48,8 +48,15 @@ def find_amount(data: bytes, wanted: str | None) -> Amount | None:
                 if not money.match(text) and not (digits and text.isdigit() and len(text) >= 2):
                     continue
                 amount = Amount(
-                    index, text, word["x0"], word["top"], word["x1"], word["bottom"], word["size"],
-                    word["fontname"], float(page.height),
+                    index,
+                    text,
+                    word["x0"],
+                    word["top"],
+                    word["x1"],
+                    word["bottom"],
+                    word["size"],
+                    word["fontname"],
+                    float(page.height),
                 )
                 if index == 0 and money.match(text):
                     fallback = amount
@@ -89,12 +96,10 @@ def overlay_commands(amount: Amount, new_text: str, font: str, *, cover: bool = 
 def incremental_update(data: bytes, pdf: pikepdf.Pdf, changed: list[pikepdf.Object]) -> bytes:
     """``data`` plus an update section rewriting the given indirect objects (dictionaries or
     streams, already modified in ``pdf``), with a classic xref table chained by ``/Prev``."""
-    match = None
-    for match in _STARTXREF.finditer(data):
-        pass
-    if match is None:
+    matches = list(_STARTXREF.finditer(data))
+    if not matches:
         raise ValueError("no startxref: not a PDF this generator can update")
-    previous = int(match.group(1))
+    previous = int(matches[-1].group(1))
     out = bytearray(data)
     if not out.endswith(b"\n"):
         out += b"\n"
@@ -125,12 +130,16 @@ def incremental_update(data: bytes, pdf: pikepdf.Pdf, changed: list[pikepdf.Obje
     return bytes(out)
 
 
-def add_overlay(pdf: pikepdf.Pdf, amount: Amount, new_text: str, *, cover: bool = True, shift: float = 0.0) -> list[pikepdf.Object]:
+def add_overlay(
+    pdf: pikepdf.Pdf, amount: Amount, new_text: str, *, cover: bool = True, shift: float = 0.0
+) -> list[pikepdf.Object]:
     """Draw the overlay on the page in ``pdf``; the objects it created or changed (page, stream, font)."""
     page = pdf.pages[amount.page]
     font = pdf.make_indirect(
         pikepdf.Dictionary(
-            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
+            Type=pikepdf.Name.Font,
+            Subtype=pikepdf.Name.Type1,
+            BaseFont=pikepdf.Name.Helvetica,
             Encoding=pikepdf.Name.WinAnsiEncoding,
         )
     )

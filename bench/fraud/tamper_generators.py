@@ -25,7 +25,14 @@ import pikepdf
 import pypdfium2
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from bench.fraud.pdf_edit import Amount, add_overlay, changed_amount, edit_digits_in_stream, find_amount, incremental_update
+from bench.fraud.pdf_edit import (
+    Amount,
+    add_overlay,
+    changed_amount,
+    edit_digits_in_stream,
+    find_amount,
+    incremental_update,
+)
 
 SCAN_DPI = 150
 
@@ -112,8 +119,10 @@ def rasterise(source: Path, rng: random.Random) -> tuple[Image.Image, float]:
         document.close()
     image = image.filter(ImageFilter.GaussianBlur(radius=rng.uniform(0.3, 0.8)))
     pixels = np.asarray(image, dtype=np.float32)
-    noisy = pixels * rng.uniform(0.92, 0.98) + rng.uniform(4, 14) + np.random.default_rng(rng.randrange(2**32)).normal(
-        0, rng.uniform(1.5, 4.0), pixels.shape
+    noisy = (
+        pixels * rng.uniform(0.92, 0.98)
+        + rng.uniform(4, 14)
+        + np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(1.5, 4.0), pixels.shape)
     )
     return Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)), scale
 

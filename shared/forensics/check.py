@@ -236,7 +236,11 @@ def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:
             if not targets:
                 return []
             tamper_model = default_model()
-            scores, threshold, model = tamper_model.score_regions(features), tamper_model.threshold, tamper_model.version
+            scores, threshold, model = (
+                tamper_model.score_regions(features),
+                tamper_model.threshold,
+                tamper_model.version,
+            )
     except Exception as failure:  # a scan the model cannot read must not fail the invoice: say so
         log.warning("scan tamper check failed: %s", failure)
         return [

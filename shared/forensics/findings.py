@@ -208,7 +208,7 @@ def _page_findings(result: PdfForensics) -> list[Finding]:
         )
     for overprint in result.overprints:
         annotation = "annotation" in overprint.over
-        serious = annotation or (_digits(overprint.under) >= 2 and _digits(overprint.over) >= 1)
+        serious = annotation or (_digits(overprint.under) >= 1 and _digits(overprint.over) >= 1)
         findings.append(
             Finding(
                 code="tamper.pdf.overprint",

@@ -62,7 +62,8 @@ def _jpeg_roundtrip(grey: np.ndarray, quality: int) -> np.ndarray:
     ok, encoded = cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         return grey
-    return cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+    return grey if decoded is None else np.asarray(decoded, dtype=np.uint8)
 
 
 def tiles(box: Box, shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:

@@ -19,8 +19,8 @@ import numpy as np
 import pdfplumber
 import pypdfium2
 
-from shared.forensics.tokens import is_amount
 from shared.forensics.models import Box, CharRun, HiddenText, Overprint, RenderedCrop
+from shared.forensics.tokens import is_amount
 
 RENDER_SCALE = 2.0  # 144 dpi: an 8 pt glyph is ~16 px high, enough to tell a glyph from a flat area
 CROP_SCALE = 3.0  # OCR crops: ~216 dpi
@@ -34,7 +34,9 @@ _STYLE = re.compile(r"[-,]?(bold|italic|oblique|regular|medium|light|semibold|bl
 Target = tuple[str, int, Box]  # label, page, box
 
 
-def analyse_pages(data: bytes, targets: list[Target]) -> tuple[list[HiddenText], list[Overprint], list[CharRun], list[RenderedCrop]]:
+def analyse_pages(
+    data: bytes, targets: list[Target]
+) -> tuple[list[HiddenText], list[Overprint], list[CharRun], list[RenderedCrop]]:
     hidden: list[HiddenText] = []
     overprints: list[Overprint] = []
     runs: list[CharRun] = []
@@ -73,7 +75,7 @@ def _render(document: pypdfium2.PdfDocument, index: int, scale: float) -> np.nda
 
 def _pixels(grey: np.ndarray, box: Box, width: float) -> np.ndarray:
     scale = grey.shape[1] / width if width else RENDER_SCALE
-    x0, top, x1, bottom = (max(0, int(round(v * scale))) for v in box)
+    x0, top, x1, bottom = (max(0, round(v * scale)) for v in box)
     return grey[top : max(top + 1, bottom), x0 : max(x0 + 1, x1)]
 
 
@@ -141,7 +143,7 @@ def _overprints(chars: list[dict[str, Any]], number: int) -> list[Overprint]:
             if boxes[j, 0] >= boxes[i, 2]:
                 break
             a, b = chars[i], chars[j]
-            if _overlap(tuple(boxes[i]), tuple(boxes[j])) < 0.5:  # type: ignore[arg-type]
+            if _overlap(tuple(boxes[i]), tuple(boxes[j])) < 0.5:
                 continue
             same_glyph = a["text"] == b["text"] and _family(a["fontname"]) == _family(b["fontname"])
             if not same_glyph:  # the same glyph twice is fake bold or a shadow, not an overprint
@@ -150,7 +152,7 @@ def _overprints(chars: list[dict[str, Any]], number: int) -> list[Overprint]:
         return []
     groups: list[tuple[Box, set[int], set[int]]] = []
     for under, over in clashes:
-        box = _union(tuple(boxes[under]), tuple(boxes[over]))  # type: ignore[arg-type]
+        box = _union(tuple(boxes[under]), tuple(boxes[over]))
         for k, (group_box, unders, overs) in enumerate(groups):
             near = abs(group_box[1] - box[1]) < 3 and box[0] <= group_box[2] + 12 and box[2] >= group_box[0] - 12
             if near:
@@ -161,7 +163,7 @@ def _overprints(chars: list[dict[str, Any]], number: int) -> list[Overprint]:
     found: list[Overprint] = []
     for box, unders, overs in groups:
         first_over = min(overs)
-        inside = [k for k in range(len(chars)) if _overlap(tuple(boxes[k]), box) >= 0.5]  # type: ignore[arg-type]
+        inside = [k for k in range(len(chars)) if _overlap(tuple(boxes[k]), box) >= 0.5]
         below = sorted((k for k in inside if k < first_over), key=lambda k: boxes[k, 0])
         above = sorted((k for k in inside if k >= first_over), key=lambda k: boxes[k, 0])
         found.append(
