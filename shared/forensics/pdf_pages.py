@@ -162,10 +162,11 @@ def _overprints(chars: list[dict[str, Any]], number: int) -> list[Overprint]:
             groups.append((box, {under}, {over}))
     found: list[Overprint] = []
     for box, unders, overs in groups:
-        first_over = min(overs)
+        # Layers by drawing order: everything up to the last overprinted glyph is below.
+        last_under = max(unders)
         inside = [k for k in range(len(chars)) if _overlap(tuple(boxes[k]), box) >= 0.5]
-        below = sorted((k for k in inside if k < first_over), key=lambda k: boxes[k, 0])
-        above = sorted((k for k in inside if k >= first_over), key=lambda k: boxes[k, 0])
+        below = _grow([k for k in inside if k <= last_under], boxes, lambda k: k <= last_under)
+        above = _grow([k for k in inside if k > last_under], boxes, lambda k: k > last_under)
         found.append(
             Overprint(
                 page=number,
@@ -175,6 +176,31 @@ def _overprints(chars: list[dict[str, Any]], number: int) -> list[Overprint]:
             )
         )
     return found
+
+
+def _grow(chosen: list[int], boxes: np.ndarray, same_layer: Any) -> list[int]:
+    """Extend a run of glyphs to its neighbours on the line (drawn in the same layer), so a
+    reported text is the whole word even where only part of it overlaps."""
+    members = set(chosen)
+    for _ in range(64):
+        if not members:
+            break
+        x0 = min(boxes[k, 0] for k in members)
+        x1 = max(boxes[k, 2] for k in members)
+        top = float(np.median([boxes[k, 1] for k in members]))
+        near = [
+            k
+            for k in range(len(boxes))
+            if k not in members
+            and same_layer(k)
+            and abs(boxes[k, 1] - top) < 1.5
+            and boxes[k, 2] >= x0 - 1.5
+            and boxes[k, 0] <= x1 + 1.5
+        ]
+        if not near:
+            break
+        members.update(near)
+    return sorted(members, key=lambda k: boxes[k, 0])
 
 
 def _annotations_over_amounts(page: Any, number: int) -> list[Overprint]:
