@@ -128,7 +128,9 @@ def main() -> None:
     _print(summary)
 
 
-def _row(source: Path, kind: str, findings: list[dict[str, Any]], detail: dict[str, object] | None = None) -> dict[str, Any]:
+def _row(
+    source: Path, kind: str, findings: list[dict[str, Any]], detail: dict[str, object] | None = None
+) -> dict[str, Any]:
     return {
         "source": f"{source.parent.name}/{source.name}",
         "kind": kind,

@@ -161,12 +161,12 @@ def _overprints(chars: list[dict[str, Any]], number: int) -> list[Overprint]:
         else:
             groups.append((box, {under}, {over}))
     found: list[Overprint] = []
-    for box, unders, overs in groups:
+    for box, unders, _overs in groups:
         # Layers by drawing order: everything up to the last overprinted glyph is below.
         last_under = max(unders)
         inside = [k for k in range(len(chars)) if _overlap(tuple(boxes[k]), box) >= 0.5]
-        below = _grow([k for k in inside if k <= last_under], boxes, lambda k: k <= last_under)
-        above = _grow([k for k in inside if k > last_under], boxes, lambda k: k > last_under)
+        below = _grow([k for k in inside if k <= last_under], boxes, lambda k, cut=last_under: k <= cut)
+        above = _grow([k for k in inside if k > last_under], boxes, lambda k, cut=last_under: k > cut)
         found.append(
             Overprint(
                 page=number,
