@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 
@@ -29,6 +29,9 @@ from shared.domain import (
 )
 from shared.services import Services, get_services
 from shared.telemetry import record_findings, record_invoice_finished
+
+if TYPE_CHECKING:
+    from shared.forensics.check import OriginalDocument
 
 Activity = Callable[[dict[str, Any]], dict[str, Any]]
 _tracer = trace.get_tracer(__name__)
@@ -125,9 +128,11 @@ def check_invoice(payload: dict[str, Any]) -> dict[str, Any]:
 
     services = get_services()
     record = _load(services, payload["invoice_id"])
-    content = read_cached_content(services.blobs, record.id)
+    original = _original(services, record)
+    content = original.content if original is not None else read_cached_content(services.blobs, record.id)
     findings = run_checks(
-        record, repo=services.repo, policy=CheckPolicy.from_settings(services.settings), content=content
+        record, repo=services.repo, policy=CheckPolicy.from_settings(services.settings), content=content,
+        original=original,
     )
     record.findings = findings
     record.risk_score = risk_score(findings)
@@ -140,6 +145,20 @@ def check_invoice(payload: dict[str, Any]) -> dict[str, Any]:
     )
     record_findings(findings)
     return {"findings": len(findings), "risk_score": record.risk_score}
+
+
+def _original(services: Services, record: InvoiceRecord) -> OriginalDocument | None:
+    """The original bytes and their content, for the tampering checks (None for rejected documents)."""
+    from shared.forensics.check import OriginalDocument
+
+    extraction = record.extraction
+    if extraction is None or extraction.status is ExtractionStatus.REJECTED:
+        return None
+    try:
+        content = _read_content(services, record)
+    except DocumentRejected:
+        return None
+    return OriginalDocument(services.blobs.get(record.document.blob_name), content, services.settings)
 
 
 def route_invoice(payload: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,12 @@ def _ocr_png(png: bytes) -> list[dict[str, Any]]:
         return [word.model_dump() for word in default_ocr_engine().recognize(image.convert("RGB"))]
 
 
+def ocr_png(png: bytes) -> list[Word]:
+    """OCR of one PNG image in the worker: the inference service when configured, else in-process
+    (the forensic checks read rendered crops of key fields this way)."""
+    return [Word.model_validate(word) for word in _ocr_png(png)]
+
+
 def _load(data: bytes, filename: str, content_type: str | None, max_pages: int, max_ocr_pages: int) -> DocumentContent:
     from shared.documents.loader import load_content
 

@@ -36,28 +36,36 @@ class _Pending:
 
 class MicroBatcher:
     def __init__(
-        self, run_batch: BatchRunner, *, max_batch: int, max_wait_s: float, max_queue: int, metrics: Registry
+        self,
+        run_batch: BatchRunner,
+        *,
+        max_batch: int,
+        max_wait_s: float,
+        max_queue: int,
+        metrics: Registry,
+        prefix: str = "papyr_ocr",
     ) -> None:
         self._run_batch = run_batch
         self.max_batch = max(1, max_batch)
         self.max_wait_s = max(0.0, max_wait_s)
         self.max_queue = max_queue
         self._metrics = metrics
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ocr-batch")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{prefix}-batch")
+        self._prefix = prefix
         self._queue: asyncio.Queue[_Pending] | None = None
         self._collector: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        metrics.counter("papyr_ocr_batches_total", "Batches run")
-        metrics.counter("papyr_ocr_page_errors_total", "Pages whose recognition failed")
-        metrics.gauge("papyr_ocr_queue_depth", "Pages waiting for a batch", self.queue_depth)
+        metrics.counter(f"{prefix}_batches_total", "Batches run")
+        metrics.counter(f"{prefix}_page_errors_total", "Pages whose recognition failed")
+        metrics.gauge(f"{prefix}_queue_depth", "Pages waiting for a batch", self.queue_depth)
         self.batch_sizes = metrics.histogram(
-            "papyr_ocr_batch_size", "Pages per batch", (1, 2, 4, 8, 16, 32, 64, 128, 256)
+            f"{prefix}_batch_size", "Pages per batch", (1, 2, 4, 8, 16, 32, 64, 128, 256)
         )
         self.batch_seconds = metrics.histogram(
-            "papyr_ocr_batch_seconds", "Time to recognise one batch", (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+            f"{prefix}_batch_seconds", "Time to recognise one batch", (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
         )
         self.queue_seconds = metrics.histogram(
-            "papyr_ocr_queue_wait_seconds",
+            f"{prefix}_queue_wait_seconds",
             "Time a page waited before its batch ran",
             (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
@@ -121,12 +129,12 @@ class MicroBatcher:
             results = [error] * len(batch)
         self.batch_sizes.observe(len(batch))
         self.batch_seconds.observe(time.perf_counter() - started)
-        self._metrics.inc("papyr_ocr_batches_total")
+        self._metrics.inc(f"{self._prefix}_batches_total")
         for item, result in zip(batch, results, strict=True):
             if item.future.done():  # the request went away
                 continue
             if isinstance(result, Exception):
-                self._metrics.inc("papyr_ocr_page_errors_total")
+                self._metrics.inc(f"{self._prefix}_page_errors_total")
                 item.future.set_exception(result)
             else:
                 item.future.set_result(result)

@@ -7,6 +7,8 @@ compared with itself, and keyed by invoice id, so a re-run does not count it twi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shared.checks.anomaly import check_anomalies
 from shared.checks.arithmetic import check_arithmetic
 from shared.checks.bank import check_bank_details, match_vendor
@@ -21,6 +23,9 @@ from shared.domain import DocumentType, ExtractionStatus, Finding, InvoiceRecord
 from shared.domain.models import SEVERITY_RANK
 from shared.ports import Repository
 
+if TYPE_CHECKING:
+    from shared.forensics.check import OriginalDocument
+
 _CONCERN = SEVERITY_RANK[Severity.MEDIUM]
 
 
@@ -30,8 +35,10 @@ def run_checks(
     repo: Repository,
     policy: CheckPolicy | None = None,
     content: DocumentContent | None = None,
+    original: OriginalDocument | None = None,
 ) -> list[Finding]:
-    """``content`` (the read document, when the caller has it) lets the rescan check compare pages."""
+    """``content`` (the read document, when the caller has it) lets the rescan check compare pages;
+    ``original`` (the document's bytes and content) enables the tampering checks."""
     extraction = record.extraction
     if (
         extraction is None
@@ -40,6 +47,7 @@ def run_checks(
     ):
         return []
     policy = policy or CheckPolicy()
+    content = content or (original.content if original is not None else None)
     vendors = repo.list_vendors()
     matched = match_vendor(extraction, vendors)
     master = matched[0] if matched else None
@@ -56,6 +64,14 @@ def run_checks(
         *check_anomalies(extraction, invoice_id=record.id, master=master, history=history, policy=policy),
         *check_purchase_order(record, repo=repo, master=master, policy=policy),
     ]
+    tampering: list[Finding] = []
+    if original is not None:
+        from shared.forensics.check import check_tampering
+
+        tampering = check_tampering(record, original, repo=repo)
+        findings += tampering
+    # What this invoice teaches the vendor's history is trusted only when nothing looked forged.
+    forged = _concerns(tampering, "tamper.")
     mail = record.document.mail
     remember(
         repo,
@@ -67,8 +83,8 @@ def run_checks(
             sender=mail.sender,
             fingerprint=fingerprint,
         ),
-        trust_iban=not _concerns(bank, "bank.", "iban."),
-        trust_sender=not _concerns(sender, "sender."),
+        trust_iban=not forged and not _concerns(bank, "bank.", "iban."),
+        trust_sender=not forged and not _concerns(sender, "sender."),
     )
     # Stable sort: within a severity, checks keep the order above.
     return sorted(findings, key=lambda finding: -SEVERITY_RANK[finding.severity])

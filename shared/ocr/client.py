@@ -81,8 +81,9 @@ class CircuitBreaker:
             self._trial_in_flight = False
 
 
-class InferenceOcrClient:
-    """shared.ocr.OcrEngine backed by the inference service."""
+class InferenceHttpClient:
+    """What every call to the inference service shares: one httpx client, retries with backoff on
+    5xx / connection errors / timeouts, the circuit breaker, 4xx as ``InferenceRejected``."""
 
     def __init__(
         self,
@@ -101,6 +102,38 @@ class InferenceOcrClient:
         self.breaker = breaker or CircuitBreaker()
         self._sleep = sleep
 
+    def close(self) -> None:
+        self._http.close()
+
+    def post_json(self, path: str, *, files: dict[str, Any], data: dict[str, str] | None = None) -> dict[str, Any]:
+        """POST multipart ``files`` (and form ``data``) to ``path``; the JSON answer of a 2xx."""
+        last_problem = "no attempt made"
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self._sleep(self.backoff_s[min(attempt - 1, len(self.backoff_s) - 1)])
+            if not self.breaker.allow():
+                raise InferenceUnavailable(f"inference circuit open (last problem: {last_problem})")
+            try:
+                response = self._http.post(path, files=files, data=data, headers=trace_headers())
+            except httpx.TimeoutException as error:
+                last_problem = f"timeout: {type(error).__name__}"
+            except httpx.TransportError as error:
+                last_problem = f"connection error: {type(error).__name__}: {error}"
+            else:
+                if response.status_code < 500:
+                    self.breaker.record_success()  # the service is up, whatever it thought of the input
+                    if response.status_code >= 400:
+                        raise InferenceRejected(f"inference service refused the input: {_reason(response)}")
+                    answer: dict[str, Any] = response.json()
+                    return answer
+                last_problem = f"HTTP {response.status_code}: {_reason(response)}"
+            self.breaker.record_failure()
+        raise InferenceUnavailable(f"inference service failed {self.retries + 1} times; last: {last_problem}")
+
+
+class InferenceOcrClient(InferenceHttpClient):
+    """shared.ocr.OcrEngine backed by the inference service."""
+
     def recognize(self, image: Image) -> list[Word]:
         """Words of one page image, boxes in that image's pixels (origin top-left)."""
         buffer = io.BytesIO()
@@ -109,39 +142,12 @@ class InferenceOcrClient:
 
     def recognize_png(self, png: bytes) -> list[Word]:
         """Words of one PNG-encoded page (no re-encoding when the caller already has PNG bytes)."""
-        pages = self._post(png)
+        pages: list[dict[str, Any]] = self.post_json("/v1/ocr", files={"page": ("page.png", png, "image/png")})[
+            "pages"
+        ]
         if len(pages) != 1:
             raise InferenceUnavailable(f"inference service answered {len(pages)} pages for one")
         return [_word(raw) for raw in pages[0].get("words", [])]
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _post(self, png: bytes) -> list[dict[str, Any]]:
-        last_problem = "no attempt made"
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self._sleep(self.backoff_s[min(attempt - 1, len(self.backoff_s) - 1)])
-            if not self.breaker.allow():
-                raise InferenceUnavailable(f"inference circuit open (last problem: {last_problem})")
-            try:
-                response = self._http.post(
-                    "/v1/ocr", files={"page": ("page.png", png, "image/png")}, headers=trace_headers()
-                )
-            except httpx.TimeoutException as error:
-                last_problem = f"timeout: {type(error).__name__}"
-            except httpx.TransportError as error:
-                last_problem = f"connection error: {type(error).__name__}: {error}"
-            else:
-                if response.status_code < 500:
-                    self.breaker.record_success()  # the service is up, whatever it thought of the page
-                    if response.status_code >= 400:
-                        raise InferenceRejected(f"inference service refused the page: {_reason(response)}")
-                    pages: list[dict[str, Any]] = response.json()["pages"]
-                    return pages
-                last_problem = f"HTTP {response.status_code}: {_reason(response)}"
-            self.breaker.record_failure()
-        raise InferenceUnavailable(f"inference service failed {self.retries + 1} times; last: {last_problem}")
 
 
 def _word(raw: dict[str, Any]) -> Word:

@@ -1,0 +1,276 @@
+"""The tampering checks of one invoice: its original bytes and what was read from them.
+
+PDFs: structural analysis in a bounded child (``analyse_pdf``), then in the worker the OCR of the
+rendered places the key fields were read from, and the vendor's producer history. Images: the
+scan-tampering model over the amounts and bank details (the gpu-inference service when
+``PAPYR_INFERENCE_URL`` is set, in-process ONNX Runtime otherwise).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from shared.documents.bounded import BoundedRunError, run_bounded
+from shared.documents.content import ContentKind, DocumentContent, DocumentRejected, Page
+from shared.domain import Finding, InvoiceRecord, Severity, Source
+from shared.domain.keys import vendor_key
+from shared.forensics.findings import pdf_findings, producer_tool
+from shared.forensics.image import Box
+from shared.forensics.models import PdfForensics, RenderedCrop
+from shared.forensics.profile import load_profile, remember
+from shared.forensics.tokens import is_key_token
+from shared.ports import Repository
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEY_FIELDS = ("total", "amount_due", "iban")
+OCR_CONFIDENCE = 0.9  # below this an OCR reading does not contradict the text layer
+MAX_REGIONS = 60  # amounts / IBAN parts scored per scanned page
+
+
+@dataclass(frozen=True)
+class OriginalDocument:
+    """What the tampering checks need beyond the record: the original bytes and their content."""
+
+    data: bytes
+    content: DocumentContent
+    settings: Settings | None = None  # bounds for the analysis child; the process settings when None
+
+
+def check_tampering(record: InvoiceRecord, original: OriginalDocument, *, repo: Repository) -> list[Finding]:
+    from shared.settings import get_settings
+
+    settings = original.settings or get_settings()
+    if original.content.kind is ContentKind.PDF:
+        return _check_pdf(record, original.data, repo=repo, settings=settings)
+    if original.content.kind is ContentKind.IMAGE and original.content.pages:
+        return _check_scan(original.data, original.content.pages[0], settings)
+    return []
+
+
+def _targets(record: InvoiceRecord) -> list[tuple[str, int, Box]]:
+    extraction = record.extraction
+    if extraction is None:
+        return []
+    targets: list[tuple[str, int, Box]] = []
+    for name in KEY_FIELDS:
+        field = extraction.fields.get(name)
+        if field is None or field.provenance.source is not Source.TEXT:
+            continue
+        if field.provenance.page is not None and field.provenance.bbox is not None:
+            targets.append((name, field.provenance.page, field.provenance.bbox))
+    return targets
+
+
+def _check_pdf(record: InvoiceRecord, data: bytes, *, repo: Repository, settings: Settings) -> list[Finding]:
+    from shared.forensics.pdf import analyse_pdf
+
+    try:
+        result: PdfForensics = run_bounded(
+            analyse_pdf,
+            data,
+            _targets(record),
+            timeout_s=settings.parse_timeout_s,
+            memory_mb=settings.parse_memory_mb,
+        )
+    except (DocumentRejected, BoundedRunError) as failure:
+        reason = failure.reason if isinstance(failure, DocumentRejected) else "analysis failed"
+        log.warning("tamper analysis of %s failed: %s", record.id, failure)
+        return [
+            Finding(
+                code="tamper.pdf.not_analysed",
+                severity=Severity.LOW,
+                message=f"The PDF could not be checked for tampering ({reason}); look at it with care.",
+                evidence={"reason": reason},
+            )
+        ]
+    findings = pdf_findings(result)
+    findings += _text_layer_vs_pixels(record, result.crops)
+    findings += _vendor_history(record, result, repo)
+    if result.warnings:
+        findings.append(
+            Finding(
+                code="tamper.pdf.partly_analysed",
+                severity=Severity.INFO,
+                message="Parts of the PDF could not be checked for tampering: " + "; ".join(result.warnings),
+                evidence={"warnings": result.warnings},
+            )
+        )
+    return findings
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def _text_layer_vs_pixels(record: InvoiceRecord, crops: list[RenderedCrop]) -> list[Finding]:
+    """OCR the rendered place of each key field: the pixels must show the digits the text layer has."""
+    from shared.pipeline import ocr_png
+
+    findings: list[Finding] = []
+    extraction = record.extraction
+    for crop in crops:
+        field = extraction.fields.get(crop.label) if extraction else None
+        if field is None:
+            continue
+        expected = _digits(field.provenance.text or field.value)
+        if len(expected) < 2:
+            continue
+        try:
+            words = ocr_png(crop.png)
+        except Exception as failure:  # OCR down or refusing: the other checks stand; say what was skipped
+            log.warning("OCR of %s crop failed: %s", crop.label, failure)
+            findings.append(
+                Finding(
+                    code="tamper.pdf.text_layer_not_compared",
+                    severity=Severity.INFO,
+                    message=f"The printed {crop.label} could not be read back from the page image ({failure}).",
+                    evidence={"field": crop.label},
+                )
+            )
+            continue
+        seen = " ".join(w.text for w in words)
+        confident = bool(words) and min(w.confidence for w in words) >= OCR_CONFIDENCE
+        if not confident or expected in _digits(seen) or not _digits(seen):
+            continue
+        findings.append(
+            Finding(
+                code="tamper.pdf.text_layer_mismatch",
+                severity=Severity.HIGH,
+                message=(
+                    f"The {crop.label.replace('_', ' ')} in the PDF's text layer is '{field.value}', but the page "
+                    f"shows '{seen}' there. What software reads and what a person sees differ."
+                ),
+                evidence={
+                    "field": crop.label,
+                    "text_layer": field.provenance.text or field.value,
+                    "rendered_ocr": seen,
+                    "ocr_confidence": round(min(w.confidence for w in words), 3),
+                    "locations": [{"page": crop.page, "bbox": [round(v, 1) for v in crop.box], "label": crop.label}],
+                },
+            )
+        )
+    return findings
+
+
+def _vendor_history(record: InvoiceRecord, result: PdfForensics, repo: Repository) -> list[Finding]:
+    extraction = record.extraction
+    if extraction is None:
+        return []
+    vendor = vendor_key(extraction.value("vendor_name")) or re.sub(r"\W", "", extraction.value("vendor_vat_id") or "")
+    tool = producer_tool(result)
+    if not vendor or not tool:
+        return []
+    profile = load_profile(repo, vendor)
+    usual = profile.usual_tool(exclude=record.id)
+    remember(repo, vendor, profile, record.id, tool)
+    if usual is None or usual[0] == tool:
+        return []
+    return [
+        Finding(
+            code="tamper.pdf.producer_changed",
+            severity=Severity.MEDIUM,
+            message=(
+                f"The last {usual[1]} PDFs from this vendor were all made by '{usual[0]}'; this one by "
+                f"'{result.producer or result.xmp_producer}'. A re-made or edited invoice looks like this."
+            ),
+            evidence={
+                "vendor": extraction.value("vendor_name"),
+                "usual_producer": usual[0],
+                "this_producer": result.producer or result.xmp_producer,
+                "history": usual[1],
+            },
+        )
+    ]
+
+
+# --- scans -----------------------------------------------------------------------------------------
+
+
+def _regions(page: Page, shape: tuple[int, int]) -> tuple[list[Box], list[Box]]:
+    """Key tokens (targets) and all words (references) of an OCR'd image page, in the pixels of the
+    decoded image (the reader may have downscaled it for OCR)."""
+    height, width = shape
+    sx = width / page.width if page.width else 1.0
+    sy = height / page.height if page.height else 1.0
+
+    def box(word: Any) -> Box:
+        return (word.x0 * sx, word.top * sy, word.x1 * sx, word.bottom * sy)
+
+    targets = [box(w) for w in page.words if is_key_token(w.text)][:MAX_REGIONS]
+    return targets, [box(w) for w in page.words]
+
+
+def _features(data: bytes, page: Page) -> tuple[list[Box], list[np.ndarray]]:
+    """Runs in a bounded child: decode the image and compute the tile features of its key tokens."""
+    from shared.forensics.image import load_grey, region_features
+
+    grey = load_grey(data)
+    targets, references = _regions(page, grey.shape)
+    return targets, region_features(grey, targets, references) if targets else []
+
+
+def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:
+    try:
+        if settings.inference_url:
+            from shared.forensics.client import tamper_client
+            from shared.forensics.image import load_grey
+
+            targets, references = _regions(page, load_grey(data).shape)
+            if not targets:
+                return []
+            answer = tamper_client(settings.inference_url).score_image(data, targets, references)
+            scores, threshold, model = answer.scores, answer.threshold, answer.model
+        else:
+            from shared.forensics.model import default_model
+
+            targets, features = run_bounded(
+                _features, data, page, timeout_s=settings.parse_timeout_s, memory_mb=settings.parse_memory_mb
+            )
+            if not targets:
+                return []
+            tamper_model = default_model()
+            scores, threshold, model = (
+                tamper_model.score_regions(features),
+                tamper_model.threshold,
+                tamper_model.version,
+            )
+    except Exception as failure:  # a scan the model cannot read must not fail the invoice: say so
+        log.warning("scan tamper check failed: %s", failure)
+        return [
+            Finding(
+                code="tamper.image.not_analysed",
+                severity=Severity.LOW,
+                message=f"The scan could not be checked for edits ({type(failure).__name__}); look at it with care.",
+                evidence={"reason": str(failure)[:200]},
+            )
+        ]
+    flagged = [(box, score) for box, score in zip(targets, scores, strict=True) if score >= threshold]
+    if not flagged:
+        return []
+    return [
+        Finding(
+            code="tamper.image.edited_region",
+            severity=Severity.HIGH,
+            message=(
+                f"{len(flagged)} amount or bank-detail region(s) of this scan look edited: their paper noise, "
+                "sharpness or compression traces differ from the rest of the page. Compare with the vendor's "
+                "original before paying."
+            ),
+            evidence={
+                "model": model,
+                "threshold": round(threshold, 4),
+                "scores": [round(score, 4) for _, score in flagged],
+                "locations": [
+                    {"page": page.number, "bbox": [round(v, 1) for v in box], "label": f"edited? {score:.2f}"}
+                    for box, score in flagged
+                ],
+            },
+        )
+    ]

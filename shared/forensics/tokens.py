@@ -1,0 +1,17 @@
+"""The tokens forgers change: amounts and bank account numbers, as printed."""
+
+from __future__ import annotations
+
+import re
+
+MONEY = re.compile(r"^[-(]?[€$£]?\d{1,3}(?:[.,' \u202f]?\d{3})*[.,]\d{2}[)]?$|^[-(]?[€$£]?\d+[.,]\d{2}[)]?$")
+IBAN_PART = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{2,}$")
+
+
+def is_amount(text: str) -> bool:
+    return MONEY.match(text.strip().strip("€$£").rstrip(",;:")) is not None
+
+
+def is_key_token(text: str) -> bool:
+    """An amount or the start of an IBAN (OCR and text layers split IBANs in groups of four)."""
+    return is_amount(text) or IBAN_PART.match(text.strip()) is not None

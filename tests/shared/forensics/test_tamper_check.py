@@ -1,0 +1,129 @@
+"""check_tampering / run_checks on real bytes: the bounded analysis, OCR of the rendered key fields,
+the vendor's producer history on a real SQLite repository, and scans through the ONNX model."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from bench.fraud.pdf_edit import add_overlay, find_amount
+from bench.fraud.tamper_generators import generate_scan_clean, generate_scan_edit, scan_words
+from shared.adapters.local.sqlite import SqliteRepository
+from shared.checks import run_checks
+from shared.documents.content import ContentKind, DocumentContent, Page, Word
+from shared.domain import InvoiceRecord, Severity
+from shared.forensics.check import OriginalDocument, check_tampering
+from shared.pipeline import classify_and_extract, read_document
+from shared.settings import Settings
+from tests.factories import document
+from tests.shared.forensics.pdfs import LINES, invoice_pdf
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> SqliteRepository:
+    return SqliteRepository(tmp_path / "papyr.sqlite3")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path, parse_timeout_s=60)
+
+
+def checked(data: bytes, repo: SqliteRepository, settings: Settings, name: str = "invoice.pdf") -> list[str]:
+    content = read_document(data, name, "application/pdf", settings)
+    sha = hashlib.sha256(data).hexdigest()
+    record = InvoiceRecord(id=sha, document=document(sha, filename=name, size=len(data)))
+    record.extraction = classify_and_extract(content)
+    findings = run_checks(record, repo=repo, original=OriginalDocument(data, content, settings))
+    return [f"{f.code}:{f.severity.value}" for f in findings if f.code.startswith("tamper.")]
+
+
+def test_a_clean_invoice_gets_no_serious_tamper_finding(repo: SqliteRepository, settings: Settings) -> None:
+    codes = checked(invoice_pdf(), repo, settings)
+    assert not [c for c in codes if c.endswith((":medium", ":high"))]
+
+
+def test_an_image_pasted_over_the_total_is_caught_by_reading_the_pixels(
+    repo: SqliteRepository, settings: Settings
+) -> None:
+    """The text layer keeps 1,234.50; an opaque image showing 9,234.50 covers it. No text overlaps,
+    nothing is flat: only the OCR of the rendered place shows the difference."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    patch = Image.new("L", (240, 48), 255)
+    ImageDraw.Draw(patch).text((2, 4), "9,234.50", fill=0, font=ImageFont.load_default(size=40))
+    data = invoice_pdf()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        image = pikepdf.Stream(pdf, patch.tobytes())
+        image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+        image.Width, image.Height, image.BitsPerComponent = 240, 48, 8
+        image.ColorSpace = pikepdf.Name.DeviceGray
+        page = pdf.pages[0]
+        page.obj.Resources["/XObject"] = pikepdf.Dictionary(Im1=image)
+        page.contents_add(pdf.make_stream(b"q 60 0 0 12 448 637 cm /Im1 Do Q"), prepend=False)
+        out = io.BytesIO()
+        pdf.save(out)
+    codes = checked(out.getvalue(), repo, settings)
+    assert "tamper.pdf.text_layer_mismatch:high" in codes
+
+
+def test_a_producer_the_vendor_never_used_is_medium(repo: SqliteRepository, settings: Settings) -> None:
+    for number in range(3):
+        lines = [*LINES[:1], (50, 740, 11, f"Invoice INV-{number}"), *LINES[2:]]
+        assert checked(invoice_pdf(lines=lines, producer="SAP NetWeaver 7.5"), repo, settings, f"{number}.pdf") == []
+    other = invoice_pdf(producer="PDFescape Online Editor")
+    assert "tamper.pdf.producer_changed:medium" in checked(other, repo, settings)
+    assert "tamper.pdf.producer_changed:medium" in checked(other, repo, settings)  # a retried activity: same answer
+    assert len(repo.get_item("vendor_pdf_profile", "acmesupplies")["documents"]) == 4  # type: ignore[index]
+
+
+def test_an_overlay_edit_is_found_through_run_checks(repo: SqliteRepository, settings: Settings) -> None:
+    data = invoice_pdf()
+    amount = find_amount(data, "1234.50")
+    assert amount is not None
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        add_overlay(pdf, amount, "9,234.50")
+        out = io.BytesIO()
+        pdf.save(out)
+    assert "tamper.pdf.overprint:high" in checked(out.getvalue(), repo, settings)
+
+
+def test_scans_go_through_the_onnx_model(repo: SqliteRepository, settings: Settings, shared_data: Path) -> None:
+    source = shared_data / "invoice2data" / "FlipkartInvoice.pdf"
+    words = scan_words(source)
+    for case, expected in (
+        (generate_scan_edit(source, random.Random(3))[0], True),
+        (generate_scan_clean(source, random.Random(3))[0], False),
+    ):
+        from PIL import Image
+
+        width, height = Image.open(io.BytesIO(case.data)).size
+        page = Page(
+            number=1,
+            width=width,
+            height=height,
+            ocr=True,
+            words=[Word(text=t, x0=b[0], top=b[1], x1=b[2], bottom=b[3]) for t, b in words],
+        )
+        content = DocumentContent(kind=ContentKind.IMAGE, pages=[page])
+        sha = hashlib.sha256(case.data).hexdigest()
+        record = InvoiceRecord(id=sha, document=document(sha, filename=case.filename, size=len(case.data)))
+        findings = check_tampering(record, OriginalDocument(case.data, content, settings), repo=repo)
+        edited = [f for f in findings if f.code == "tamper.image.edited_region"]
+        assert bool(edited) is expected
+        if edited:
+            assert edited[0].severity is Severity.HIGH
+            assert edited[0].evidence["locations"][0]["page"] == 1
+
+
+def test_an_unreadable_pdf_is_reported_not_raised(repo: SqliteRepository, settings: Settings) -> None:
+    record = InvoiceRecord(id="x" * 64, document=document("x" * 64, filename="bad.pdf", size=10))
+    findings = check_tampering(
+        record, OriginalDocument(b"%PDF-1.4 garbage", DocumentContent(kind=ContentKind.PDF), settings), repo=repo
+    )
+    assert all(f.severity is not Severity.HIGH for f in findings)

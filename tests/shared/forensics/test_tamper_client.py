@@ -1,0 +1,87 @@
+"""The tamper client against the real gpu-inference app served by uvicorn on a loopback port, and
+its retry behaviour (shared with the OCR client) at the HTTP transport seam."""
+
+from __future__ import annotations
+
+import random
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from bench.fraud.tamper_generators import generate_scan_edit, scan_words
+from shared.forensics.client import InferenceTamperClient
+from shared.ocr.client import InferenceRejected, InferenceUnavailable
+
+SERVICE = Path(__file__).resolve().parents[3] / "gpu-inference"
+
+
+@pytest.fixture(scope="module")
+def service_url() -> Iterator[str]:
+    sys.path.insert(0, str(SERVICE))
+    try:
+        from app.main import create_app
+    finally:
+        sys.path.remove(str(SERVICE))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the inference service did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_an_edited_scan_region_scores_high_through_the_service(service_url: str, shared_data: Path) -> None:
+    source = shared_data / "invoice2data" / "FlipkartInvoice.pdf"
+    case = generate_scan_edit(source, random.Random(3))[0]
+    assert case.region is not None
+    client = InferenceTamperClient(service_url, timeout_s=120, retries=0)
+    answer = client.score_image(case.data, [case.region], [box for _, box in scan_words(source)])
+    client.close()
+    assert answer.scores[0] >= answer.threshold
+    assert answer.model == "scan-tamper-1"
+
+
+def test_5xx_is_retried_and_4xx_is_not() -> None:
+    calls: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return httpx.Response(503, json={"error": "busy"})
+        return httpx.Response(200, json={"scores": [0.1], "threshold": 0.9, "model": "m", "providers": ["CPU"]})
+
+    client = InferenceTamperClient("http://inference", transport=httpx.MockTransport(handler), sleep=lambda _: None)
+    assert client.score_image(b"jpeg", [(0, 0, 10, 10)], []).scores == [0.1]
+    assert len(calls) == 2
+
+    refusing = InferenceTamperClient(
+        "http://inference",
+        transport=httpx.MockTransport(lambda _: httpx.Response(400, json={"error": "bad request: no image"})),
+        sleep=lambda _: None,
+    )
+    with pytest.raises(InferenceRejected, match="no image"):
+        refusing.score_image(b"jpeg", [(0, 0, 10, 10)], [])
+
+    short = InferenceTamperClient(
+        "http://inference",
+        transport=httpx.MockTransport(
+            lambda _: httpx.Response(200, json={"scores": [], "threshold": 0.9, "model": "m"})
+        ),
+    )
+    with pytest.raises(InferenceUnavailable, match="scored 0 regions for 1"):
+        short.score_image(b"jpeg", [(0, 0, 10, 10)], [])
