@@ -54,7 +54,7 @@ CACHE = REPO / "bench" / "out" / "fraud" / "cache"
 DEFAULT_SETS = ("zugferd", "invoice2data")
 GENERATORS: list[str] = [
     "bench.fraud.cases",
-    # "bench.fraud.tamper_generators",  # edited PDFs and scans (the document-tampering part)
+    "bench.fraud.tamper_generators",  # edited PDFs (incremental update, overlay) and edited scans
 ]
 MEDIUM = SEVERITY_RANK[Severity.MEDIUM]
 console = Console(stderr=True)
