@@ -221,3 +221,9 @@ def scan_words(source: Path) -> list[tuple[str, tuple[float, float, float, float
     with pdfplumber.open(source) as pdf:
         words = pdf.pages[0].extract_words()
     return [(w["text"], (w["x0"] * scale, w["top"] * scale, w["x1"] * scale, w["bottom"] * scale)) for w in words]
+
+
+def generate(source: Path, rng: random.Random) -> list[TamperCase]:
+    """Every tampered variant of one source, for ``bench.fraud_suite`` (its clean cases come from
+    ``bench.fraud.cases``; these count as flagged on any medium+ ``tamper.*`` finding)."""
+    return [case for make in GENERATORS.values() for case in make(source, rng)]
