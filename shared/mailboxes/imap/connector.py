@@ -15,9 +15,10 @@ from datetime import UTC, date, datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
+from typing import TypeVar
 
 from shared.mailboxes.imap.config import ImapSettings
-from shared.mailboxes.imap.errors import ImapError, MessageGone
+from shared.mailboxes.imap.errors import ImapConnectionLost, ImapError, MessageGone
 from shared.mailboxes.imap.idle import idle_session, poll_session
 from shared.mailboxes.imap.protocol import (
     fetched_literals,
@@ -39,6 +40,9 @@ RESYNC_DAYS = 30
 _POOL_SIZE = 4  # the mailbox service makes at most 4 concurrent requests per mailbox
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _HEADERS_ITEM = "(UID BODY.PEEK[HEADER.FIELDS (FROM MESSAGE-ID)])"
+
+
+T = TypeVar("T")
 
 
 class ImapConnector:
@@ -71,22 +75,26 @@ class ImapConnector:
         (``full_resync`` True for the latter). Senders the mailbox rules refuse are left out, but the
         cursor moves past them."""
         previous = parse_cursor(cursor) if cursor else None
-        with self._session(mailbox) as session:
-            state = session.select(folder, readonly=True)
-            resync = previous is not None and previous[0] != state.uidvalidity
-            if previous is None or resync:
-                since = (datetime.now(UTC) - timedelta(days=RESYNC_DAYS)).date()
-                uids = search_uids(session.uid("SEARCH", "SINCE", _imap_date(since)))
-                floor = 0
-            else:
-                floor = previous[1]
-                # "N:*" always matches the highest UID even when it is below N: filter.
-                uids = [uid for uid in search_uids(session.uid("SEARCH", "UID", f"{floor + 1}:*")) if uid > floor]
-            batch, more = uids[: self._batch_size], len(uids) > self._batch_size
-            last = batch[-1] if more else _highest(state, batch, floor)
-            refs = [
-                ref for ref in self._refs(session, mailbox, folder, state, batch) if mailbox.rules.accepts(ref.sender)
-            ]
+        return self._run(mailbox, lambda session: self._changes(session, mailbox, folder, previous))
+
+    def _changes(
+        self, session: ImapSession, mailbox: Mailbox, folder: str, previous: tuple[int, int] | None
+    ) -> ChangeBatch:
+        state = session.select(folder, readonly=True)
+        resync = previous is not None and previous[0] != state.uidvalidity
+        if previous is None or resync:
+            since = (datetime.now(UTC) - timedelta(days=RESYNC_DAYS)).date()
+            uids = search_uids(session.uid("SEARCH", "SINCE", _imap_date(since)))
+            floor = 0
+        else:
+            floor = previous[1]
+            # "N:*" always matches the highest UID even when it is below N: filter.
+            uids = [uid for uid in search_uids(session.uid("SEARCH", "UID", f"{floor + 1}:*")) if uid > floor]
+        batch, more = uids[: self._batch_size], len(uids) > self._batch_size
+        last = batch[-1] if more else _highest(state, batch, floor)
+        refs = [
+            ref for ref in self._refs(session, mailbox, folder, state, batch) if mailbox.rules.accepts(ref.sender)
+        ]
         return ChangeBatch(
             refs=refs, cursor=format_cursor(state.uidvalidity, last), full_resync=resync, complete=not more
         )
@@ -96,11 +104,14 @@ class ImapConnector:
         was expunged or the folder's UIDVALIDITY changed since it was listed."""
         validity, uid = parse_message_key(ref.provider_id)
         folder = ref.folder or "INBOX"
-        with self._session(mailbox) as session:
+
+        def fetch(session: ImapSession) -> dict[int, bytes]:
             state = session.select(folder, readonly=True)
             if state.uidvalidity != validity:
                 raise MessageGone(f"IMAP folder {folder!r} was recreated; message {ref.provider_id} is gone")
-            found = fetched_literals(session.uid("FETCH", str(uid), "(UID BODY.PEEK[])"))
+            return fetched_literals(session.uid("FETCH", str(uid), "(UID BODY.PEEK[])"))
+
+        found = self._run(mailbox, fetch)
         if uid not in found:
             raise MessageGone(f"IMAP message {ref.provider_id} is no longer in {folder!r}")
         return found[uid]
@@ -112,27 +123,31 @@ class ImapConnector:
             return
         validity, uid = parse_message_key(ref.provider_id)
         folder = ref.folder or "INBOX"
-        with self._session(mailbox) as session:
-            state = session.select(folder, readonly=False)
-            if state.uidvalidity != validity or not search_uids(session.uid("SEARCH", "UID", str(uid))):
-                log.info("IMAP message %s vanished from %r before after-processing", ref.provider_id, folder)
-                return
-            if rules.after == AfterProcessing.MARK_READ:
-                session.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Seen)")
-            elif rules.after == AfterProcessing.LABEL:
-                if not rules.target_label:
-                    raise ImapError(f"mailbox {mailbox.id}: rules.after=label needs rules.target_label")
-                session.uid("STORE", str(uid), "+FLAGS.SILENT", f"({keyword(rules.target_label)})")
-            elif rules.after == AfterProcessing.MOVE:
-                if not rules.target_folder:
-                    raise ImapError(f"mailbox {mailbox.id}: rules.after=move needs rules.target_folder")
-                _move(session, uid, rules.target_folder)
+        self._run(mailbox, lambda session: self._after_processing(session, mailbox, ref, folder, validity, uid))
+
+    def _after_processing(
+        self, session: ImapSession, mailbox: Mailbox, ref: MessageRef, folder: str, validity: int, uid: int
+    ) -> None:
+        rules = mailbox.rules
+        state = session.select(folder, readonly=False)
+        if state.uidvalidity != validity or not search_uids(session.uid("SEARCH", "UID", str(uid))):
+            log.info("IMAP message %s vanished from %r before after-processing", ref.provider_id, folder)
+            return
+        if rules.after == AfterProcessing.MARK_READ:
+            session.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Seen)")
+        elif rules.after == AfterProcessing.LABEL:
+            if not rules.target_label:
+                raise ImapError(f"mailbox {mailbox.id}: rules.after=label needs rules.target_label")
+            session.uid("STORE", str(uid), "+FLAGS.SILENT", f"({keyword(rules.target_label)})")
+        elif rules.after == AfterProcessing.MOVE:
+            if not rules.target_folder:
+                raise ImapError(f"mailbox {mailbox.id}: rules.after=move needs rules.target_folder")
+            _move(session, uid, rules.target_folder)
 
     # -- waiting for mail ----------------------------------------------------------------------
 
     def supports_idle(self, mailbox: Mailbox) -> bool:
-        with self._session(mailbox) as session:
-            return session.has("IDLE")
+        return self._run(mailbox, lambda session: session.has("IDLE"))
 
     def idle(
         self,
@@ -165,10 +180,22 @@ class ImapConnector:
         password = self._password_lookup(mailbox)
         return open_session(settings, password, ssl_context=self._ssl_context, timeout_s=self._timeout_s)
 
+    def _run(self, mailbox: Mailbox, work: Callable[[ImapSession], T]) -> T:
+        """``work`` on a pooled connection. A pooled one the server dropped after its NOOP check (an
+        admin kick, a restart: "BYE Server shutting down") is replaced once by a fresh connection."""
+        pooled = self._pooled(mailbox)
+        if pooled is not None:
+            try:
+                with self._session(mailbox, pooled) as session:
+                    return work(session)
+            except ImapConnectionLost as lost:
+                log.info("IMAP %s: pooled connection lost (%s); reconnecting", mailbox.id, lost)
+        with self._session(mailbox, self._open(mailbox)) as session:
+            return work(session)
+
     @contextmanager
-    def _session(self, mailbox: Mailbox) -> Iterator[ImapSession]:
-        """A pooled connection; back to the pool after a clean use, logged out after any error."""
-        session = self._pooled(mailbox) or self._open(mailbox)
+    def _session(self, mailbox: Mailbox, session: ImapSession) -> Iterator[ImapSession]:
+        """Back to the pool after a clean use, logged out after any error."""
         try:
             yield session
         except BaseException:

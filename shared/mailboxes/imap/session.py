@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.mailboxes.imap.config import ImapSettings
-from shared.mailboxes.imap.errors import ImapError
+from shared.mailboxes.imap.errors import ImapConnectionLost, ImapError
 from shared.mailboxes.imap.protocol import quote_mailbox
 
 # Errors imaplib and the socket layer raise for a broken or refusing server.
@@ -55,7 +55,7 @@ class ImapSession:
         try:
             typ, data = method(*args)
         except TRANSPORT_ERRORS as exc:
-            raise ImapError(f"IMAP {what} failed on {self.where}: {exc}") from exc
+            raise ImapConnectionLost(f"IMAP {what} failed on {self.where}: {exc}") from exc
         return str(typ), list(data)
 
     def ok(self, what: str, method: Any, *args: Any) -> list[Any]:

@@ -164,3 +164,21 @@ def test_connections_are_reused_and_a_dropped_one_is_replaced(
     while logouts() == before_close and time.monotonic() < deadline:
         time.sleep(0.05)
     assert logouts() == before_close + 1
+
+
+def test_a_pooled_connection_dropped_after_its_noop_check_is_replaced_once(
+    dovecot: DovecotServer, imap_user: str, mailbox: Mailbox, sample_mail: dict[str, bytes], monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The race a kick or a server restart makes: NOOP still answered OK, the next command gets BYE."""
+    from shared.mailboxes.imap.session import ImapSession
+
+    connector = ImapConnector(lambda _m: PASSWORD)
+    dovecot.deliver(imap_user, sample_mail["01"])
+    batch = connector.changes(mailbox, "INBOX", None)
+    logins = dovecot.log().count(f"Login: user=<{imap_user}>")
+
+    dovecot.kick(imap_user)
+    monkeypatch.setattr(ImapSession, "alive", lambda self: True)  # the pool believes the connection is fine
+    assert connector.fetch_mime(mailbox, batch.refs[0]) == sample_mail["01"]
+    assert dovecot.log().count(f"Login: user=<{imap_user}>") == logins + 1  # one fresh connection
+    connector.close()
