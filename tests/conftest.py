@@ -84,3 +84,24 @@ def azure_container(azurite_connection_string: str) -> Iterator[str]:
     yield name
     service = BlobServiceClient.from_connection_string(azurite_connection_string)
     service.delete_container(name)
+
+
+@pytest.fixture(scope="session")
+def inference_service_url(repo_root: Path) -> Iterator[str]:
+    """The GPU inference service (gpu-inference/app) served for real on a loopback port, on CPU."""
+    import sys
+
+    import uvicorn
+
+    from tests.serving import free_port, running
+
+    service = repo_root / "gpu-inference"
+    sys.path.insert(0, str(service))
+    try:
+        from app.main import create_app
+    finally:
+        sys.path.remove(str(service))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    with running(server):
+        yield f"http://127.0.0.1:{port}"

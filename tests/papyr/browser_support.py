@@ -8,16 +8,14 @@ the browser is the distribution's ``/usr/bin/chromium``, installed by ``scripts/
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, sync_playwright
+
+from tests.serving import free_port, running, wait_for  # noqa: F401  (re-exported for the browser tests)
 
 CHROMIUM = Path(os.environ.get("PAPYR_CHROMIUM", "/usr/bin/chromium"))
 # Headless, offline and quiet: no sandbox (containers run as root), no GPU, no calls home.
@@ -58,31 +56,3 @@ def launched_chromium() -> Iterator[Browser]:
             browser.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def running(server: uvicorn.Server, stop_timeout_s: float = 30.0) -> Iterator[threading.Thread]:
-    """Run ``server`` on a daemon thread until the block ends; fail if it never opens its socket."""
-    thread = threading.Thread(target=server.run, name="uvicorn-under-test", daemon=True)
-    thread.start()
-    try:
-        assert wait_for(lambda: server.started or not thread.is_alive(), timeout_s=20), "server did not start"
-        assert server.started, "server thread died before it started listening"
-        yield thread
-    finally:
-        server.should_exit = True
-        thread.join(stop_timeout_s)
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0, interval_s: float = 0.1) -> bool:
-    """Poll (bounded) until ``condition()`` is true: the engine works on its own thread."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval_s)
-    return bool(condition())

@@ -4,52 +4,21 @@ its retry behaviour (shared with the OCR client) at the HTTP transport seam."""
 from __future__ import annotations
 
 import random
-import socket
-import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from bench.fraud.tamper_generators import generate_scan_edit, scan_words
 from shared.forensics.client import InferenceTamperClient
 from shared.ocr.client import InferenceRejected, InferenceUnavailable
 
-SERVICE = Path(__file__).resolve().parents[3] / "gpu-inference"
 
-
-@pytest.fixture(scope="module")
-def service_url() -> Iterator[str]:
-    sys.path.insert(0, str(SERVICE))
-    try:
-        from app.main import create_app
-    finally:
-        sys.path.remove(str(SERVICE))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the inference service did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-def test_an_edited_scan_region_scores_high_through_the_service(service_url: str, shared_data: Path) -> None:
+def test_an_edited_scan_region_scores_high_through_the_service(inference_service_url: str, shared_data: Path) -> None:
     source = shared_data / "invoice2data" / "FlipkartInvoice.pdf"
     case = generate_scan_edit(source, random.Random(3))[0]
     assert case.region is not None
-    client = InferenceTamperClient(service_url, timeout_s=120, retries=0)
+    client = InferenceTamperClient(inference_service_url, timeout_s=120, retries=0)
     answer = client.score_image(case.data, [case.region], [box for _, box in scan_words(source)])
     client.close()
     assert answer.scores[0] >= answer.threshold
