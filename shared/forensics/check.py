@@ -175,7 +175,9 @@ def _vendor_history(record: InvoiceRecord, result: PdfForensics, repo: Repositor
     return [
         Finding(
             code="tamper.pdf.producer_changed",
-            severity=Severity.MEDIUM,
+            # Low on its own: vendors change billing software, and a re-made invoice also shows in what
+            # the other detectors see (revisions, overprint, text layer vs page). Still sends it to a person.
+            severity=Severity.LOW,
             message=(
                 f"The last {usual[1]} PDFs from this vendor were all made by '{usual[0]}'; this one by "
                 f"'{result.producer or result.xmp_producer}'. A re-made or edited invoice looks like this."
