@@ -9,8 +9,6 @@ repository only when it accepts the decision, so a replay finds the claim and ch
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -21,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared import b64url
 from shared.domain import utcnow
 from shared.ports import Repository
 from shared.settings import Settings
@@ -101,9 +100,9 @@ class ActionTokens:
             "iat": int(issued.timestamp()),
             "exp": int((issued + valid_for).timestamp()),
         }
-        body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
+        body = b64url.encode(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
         signed = f"{PREFIX}.{body}"
-        return f"{signed}.{_b64(self._mac(signed))}"
+        return f"{signed}.{b64url.encode(self._mac(signed))}"
 
     def verify(self, token: str, *, now: datetime | None = None) -> ActionClaims:
         """The claims of a genuine, unexpired token; ``TokenError`` otherwise."""
@@ -113,13 +112,13 @@ class ActionTokens:
         if len(parts) != 3 or parts[0] != PREFIX:
             raise TokenError("malformed action token")
         try:
-            mac = _unb64(parts[2])
+            mac = b64url.decode(parts[2])
         except ValueError:
             raise TokenError("malformed action token") from None
         if not hmac.compare_digest(mac, self._mac(f"{parts[0]}.{parts[1]}")):
             raise TokenError("action token signature does not match")
         try:
-            claims = ActionClaims.model_validate(json.loads(_unb64(parts[1])))
+            claims = ActionClaims.model_validate(json.loads(b64url.decode(parts[1])))
         except (ValueError, ValidationError):
             raise TokenError("action token claims are unreadable") from None
         moment = int((now or utcnow()).timestamp())
@@ -130,17 +129,6 @@ class ActionTokens:
 
     def _mac(self, signed: str) -> bytes:
         return hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise ValueError("not base64url") from error
 
 
 def claim_token(repo: Repository, claims: ActionClaims, use: dict[str, Any]) -> bool:

@@ -9,8 +9,6 @@ Signing out records the session id as revoked until it would have expired.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -20,6 +18,7 @@ from datetime import datetime, timedelta
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
+from shared import b64url
 from shared.auth.principal import Principal
 from shared.auth.users import UserStore
 from shared.domain import utcnow
@@ -36,14 +35,6 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def derive_session_key(master_key: bytes) -> bytes:
     return subkey(master_key, "dashboard-session/v1")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True)
@@ -83,7 +74,7 @@ class SessionManager:
             "iat": round(issued.timestamp(), 3),
             "exp": int((issued + self._lifetime).timestamp()),
         }
-        body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
+        body = b64url.encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         return f"{body}.{self._sign(body)}"
 
     def set_cookie_header(self, value: str) -> str:
@@ -97,7 +88,7 @@ class SessionManager:
         return f"{COOKIE_NAME}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
 
     def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
+        return b64url.encode(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 
     # -- reading ------------------------------------------------------------------------------
     def read(self, value: str, *, now: datetime | None = None) -> Session | None:
@@ -107,10 +98,10 @@ class SessionManager:
         if not body or not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             return None
         try:
-            payload = json.loads(_unb64(body))
+            payload = json.loads(b64url.decode(body))
             email, sid, csrf = str(payload["sub"]), str(payload["sid"]), str(payload["csrf"])
             issued_at, expires = float(payload["iat"]), int(payload["exp"])
-        except (ValueError, KeyError, TypeError, binascii.Error):
+        except (ValueError, KeyError, TypeError):
             return None
         moment = now or utcnow()
         if moment.timestamp() >= expires or self._repo.get_item(REVOKED_KIND, sid) is not None:
