@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from shared.api.http import ApiContext, ApiRequest, ApiResponse
 from shared.checks import risk_score, run_checks
 from shared.checks.policy import CheckPolicy
-from shared.documents.content import DocumentContent
+from shared.documents.content import DocumentContent, read_cached_content
 from shared.domain import (
     DATE_FIELDS,
     HEADER_FIELDS,
@@ -36,7 +36,6 @@ from shared.domain.currencies import is_iso4217
 from shared.domain.models import decimal_to_str
 from shared.extraction.normalize import normalize_bic, normalize_iban, normalize_vat_id, parse_amount, parse_date
 from shared.learning import learn_from
-from shared.reports.page_image import read_content
 from shared.services import Services, get_services
 
 FIELD_CORRECTED = "field_corrected"
@@ -145,7 +144,7 @@ async def correct_field(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     )
     record.corrections.append(Correction(field=name, old_value=old_value, new_value=value, by=principal.id, at=at))
     before = {f.code for f in record.findings}
-    content = read_content(services.blobs, record)
+    content = read_cached_content(services.blobs, record.id)
     record.findings = run_checks(record, repo=services.repo, policy=CheckPolicy.from_settings(services.settings),
                                  content=content)
     record.risk_score = risk_score(record.findings)

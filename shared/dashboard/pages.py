@@ -25,8 +25,9 @@ from shared.api.invoices import (
 from shared.auth import Principal, Role
 from shared.checks.risk import RISK_BANDS
 from shared.dashboard.render import page
+from shared.documents.content import read_cached_content
 from shared.domain import HEADER_FIELDS, InvoiceRecord, InvoiceStatus
-from shared.reports.page_image import LOW_CONFIDENCE, page_boxes, page_count, read_content
+from shared.reports.page_image import LOW_CONFIDENCE, page_boxes, page_count
 from shared.services import get_services
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def page_views(record: InvoiceRecord) -> list[dict[str, Any]]:
     size, so the boxes scale with the image however wide it is drawn."""
     services = get_services()
     count = page_count(services.blobs, record, services.settings.max_pages)
-    content = read_content(services.blobs, record) if count else None
+    content = read_cached_content(services.blobs, record.id) if count else None
     sizes = {p.number: (p.width, p.height) for p in content.pages} if content else {}
     views = []
     for number in range(1, count + 1):

@@ -17,7 +17,7 @@ from typing import Any
 import pypdfium2
 from PIL import Image, ImageDraw, ImageOps
 
-from shared.documents.content import DocumentContent, read_cached_content
+from shared.documents.content import read_cached_content
 from shared.documents.images import MAX_IMAGE_PIXELS
 from shared.domain import HEADER_FIELDS, InvoiceRecord, Source
 from shared.ports import BlobNotFound, BlobStore
@@ -116,11 +116,6 @@ def scale_box(bbox: tuple[float, float, float, float], page_size: tuple[float, f
 # -- the document's pages ------------------------------------------------------------------------
 
 
-def read_content(blobs: BlobStore, record: InvoiceRecord) -> DocumentContent | None:
-    """The content cached by the classify activity, for page sizes in page units."""
-    return read_cached_content(blobs, record.id)
-
-
 def is_pdf(record: InvoiceRecord) -> bool:
     return record.document.content_type == "application/pdf" or record.document.filename.lower().endswith(".pdf")
 
@@ -132,7 +127,7 @@ def has_page_images(record: InvoiceRecord) -> bool:
 def page_count(blobs: BlobStore, record: InvoiceRecord, max_pages: int) -> int:
     if not has_page_images(record):
         return 0
-    content = read_content(blobs, record)
+    content = read_cached_content(blobs, record.id)
     if content is not None and content.pages:
         return min(max(content.page_count, len(content.pages)), max_pages)
     if record.extraction and record.extraction.pages:
@@ -202,7 +197,7 @@ def render_page(blobs: BlobStore, record: InvoiceRecord, number: int) -> Rendere
         image, natural_size = render(data, number)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise NoPageImage(f"page {number} cannot be rendered: {error}") from None
-    content = read_content(blobs, record)
+    content = read_cached_content(blobs, record.id)
     pages = {page.number: page for page in content.pages} if content else {}
     known = pages.get(number)
     page_size = (known.width, known.height) if known and known.width > 0 and known.height > 0 else natural_size
