@@ -79,6 +79,7 @@ def _load(data: bytes, filename: str, content_type: str | None, max_pages: int, 
 def read_document(data: bytes, filename: str, content_type: str | None, settings: Settings) -> DocumentContent:
     """Parse in a child process with a time and memory cap; raises DocumentRejected."""
     from shared.documents.bounded import run_bounded
+    from shared.documents.loader import load_content  # noqa: F401  imported here, the fork shares it
 
     if len(data) > settings.max_document_bytes:
         raise DocumentRejected(f"document too large: {len(data)} bytes")

@@ -2,7 +2,8 @@
 
 A hostile document (decompression bomb, page-tree loop, parser bug that spins or segfaults) must cost
 one rejected document, never a hung or crashed worker. The 'fork' start method makes the child
-cheap: modules the worker already imported (pdfplumber, onnxruntime, ...) are shared, not reloaded.
+cheap: modules the worker already imported (pdfium, pikepdf, onnxruntime, ...) are shared, not reloaded:
+importing the parsers in every child would cost more than parsing a typical invoice.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""A PDF's content: the embedded e-invoice (pikepdf), text-layer words (pdfplumber), and OCR of
-pages that have no text layer (pypdfium2 raster -> OcrEngine), all pages in PDF points."""
+"""A PDF's content: the embedded e-invoice (pikepdf), text-layer words (pdfium), and OCR of
+pages that have no text layer (pdfium raster -> OcrEngine), all pages in PDF points."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import pdfplumber
 import pikepdf
 import pypdfium2
 
 from shared.documents.content import ContentKind, DocumentContent, DocumentRejected, Page, Word
 from shared.documents.pdf_attachments import find_einvoice
-from shared.documents.pdf_text import read_text_pages
+from shared.documents.pdf_text import TextLayerUnreadable, read_text_pages
 
 if TYPE_CHECKING:
     from shared.ocr import OcrEngine
@@ -37,7 +36,7 @@ def read_pdf(data: bytes, *, ocr: OcrEngine | None, max_pages: int, max_ocr_page
     if pages is None:
         return content  # warning recorded; the embedded XML is still usable
     expected = min(structure.page_count, max_pages)
-    for number in range(len(pages) + 1, expected + 1):  # pages pdfminer lost: keep them, for OCR
+    for number in range(len(pages) + 1, expected + 1):  # pages the text layer lost: keep them, for OCR
         width, height = structure.sizes.get(number, (0.0, 0.0))
         pages.append(Page(number=number, width=width, height=height))
     content.page_count = max(structure.page_count, len(pages))
@@ -50,7 +49,7 @@ def read_pdf(data: bytes, *, ocr: OcrEngine | None, max_pages: int, max_ocr_page
 
 @dataclass
 class _Structure:
-    sources: list[bytes]  # what pdfminer should try, best first (qpdf's repair before the original)
+    sources: list[bytes]  # what pdfium should try, best first (qpdf's repair before the original)
     page_count: int = 0
     sizes: dict[int, tuple[float, float]] = field(default_factory=dict)
     error: str | None = None  # why qpdf could not open it, if it could not
@@ -58,7 +57,7 @@ class _Structure:
 
 def _read_structure(data: bytes, content: DocumentContent) -> _Structure:
     """qpdf (pikepdf) first: it repairs damaged xref tables, decrypts empty-password files, finds the
-    embedded XML and counts pages. pdfminer then reads words from qpdf's clean rewrite."""
+    embedded XML and counts pages. pdfium then reads words from qpdf's clean rewrite."""
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             structure = _Structure(sources=[data], page_count=_page_count(pdf), sizes=_page_sizes(pdf))
@@ -73,7 +72,7 @@ def _read_structure(data: bytes, content: DocumentContent) -> _Structure:
     except pikepdf.PasswordError as exc:
         raise DocumentRejected("encrypted PDF") from exc
     except (pikepdf.PdfError, RecursionError, ValueError, OSError) as exc:
-        # pdfminer sometimes reads what qpdf refuses; it gets a chance before the file is rejected.
+        # pdfium sometimes reads what qpdf refuses; it gets a chance before the file is rejected.
         content.warnings.append(f"PDF structure damaged: {_short(exc)}")
         return _Structure(sources=[data], error=_short(exc))
 
@@ -109,15 +108,14 @@ def _rewritten(pdf: pikepdf.Pdf) -> bytes | None:
 
 
 def _text_pages(structure: _Structure, max_pages: int, content: DocumentContent) -> list[Page] | None:
-    """Text-layer pages via pdfplumber, from the source that yields the most pages."""
+    """Text-layer pages via pdfium, from the source that yields the most pages."""
     expected = max(1, min(structure.page_count, max_pages))
     best: list[Page] = []
     error = structure.error
     for source in structure.sources:
         try:
-            with pdfplumber.open(io.BytesIO(source), password="") as pdf:
-                pages = read_text_pages(pdf, max_pages)
-        except Exception as exc:  # pdfminer raises a zoo of types (PSSyntaxError, KeyError, ...) on damage
+            pages = read_text_pages(source, max_pages)
+        except TextLayerUnreadable as exc:
             error = error or _short(exc)
             continue
         if len(pages) > len(best):
@@ -125,7 +123,7 @@ def _text_pages(structure: _Structure, max_pages: int, content: DocumentContent)
         if len(best) >= expected:
             break
     if best or structure.page_count > 0:
-        return best  # pages pdfminer could not see are padded by the caller
+        return best  # pages pdfium could not see are padded by the caller
     if content.xml is not None:
         content.warnings.append(f"text layer unreadable: {error or 'no pages'}")
         return None
@@ -164,7 +162,7 @@ def _ocr_page(document: pypdfium2.PdfDocument, page: Page, ocr: OcrEngine, conte
         return
     if page.width <= 0 or page.height <= 0:
         page.width, page.height = float(width_pt), float(height_pt)
-    # pdfium renders the page as displayed (rotation applied), the same frame pdfplumber's words use.
+    # pdfium renders the page as displayed (crop box, rotation applied), the frame of text-layer words.
     sx, sy = page.width / image.width, page.height / image.height
     words = ocr.recognize(image.convert("RGB"))
     page.words = [

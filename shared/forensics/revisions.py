@@ -9,16 +9,15 @@ signature or metadata) change no pixel of the pages.
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 from collections import Counter
 
 import numpy as np
-import pdfplumber
 import pikepdf
 import pypdfium2
 
+from shared.documents.pdf_text import TextLayerUnreadable, read_text_pages
 from shared.forensics.models import Box, RevisionDiff, TextChange
 
 log = logging.getLogger(__name__)
@@ -204,14 +203,10 @@ def _text_changes(old: bytes, new: bytes, pages: list[int]) -> list[TextChange]:
 
 
 def _words(data: bytes, pages: list[int]) -> dict[int, list[tuple[str, Box]]]:
-    found: dict[int, list[tuple[str, Box]]] = {}
+    """Words per page of one PDF version, read the way the document itself is read."""
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for number in pages:
-                if number > len(pdf.pages):
-                    continue
-                words = pdf.pages[number - 1].extract_words(keep_blank_chars=False, use_text_flow=False)
-                found[number] = [(w["text"], (w["x0"], w["top"], w["x1"], w["bottom"])) for w in words]
-    except Exception as exc:  # pdfminer raises many types on damaged versions; the pixel diff still stands
-        log.info("words of a PDF version unreadable: %s", type(exc).__name__)
-    return found
+        read = read_text_pages(data, max(pages, default=0))
+    except TextLayerUnreadable as exc:  # a damaged version: the pixel diff still stands
+        log.info("words of a PDF version unreadable: %s", exc)
+        return {}
+    return {p.number: [(w.text, (w.x0, w.top, w.x1, w.bottom)) for w in p.words] for p in read if p.number in pages}
