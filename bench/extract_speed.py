@@ -1,6 +1,6 @@
 """`papyr extract` vs invoice2data on one digital invoice: median seconds per document, same run.
 
-    .venv/bin/python -m bench.extract_speed [PDF] [-n 20] [--json OUT]
+    .venv/bin/python -m bench.extract_speed [PDF ...] [-n 20] [--json OUT]
 
 Times, in this process, the functions each CLI calls per document: Papyr's
 ``shared.pipeline.extract_document(...).to_contract(...)`` (what `papyr extract --json` prints; it
@@ -55,7 +55,10 @@ def invoice2data_extract() -> Callable[[Path], dict[str, Any]]:
     return run
 
 
-def _seconds(function: Callable[[Path], dict[str, Any]], path: Path, folder: Path, run: int) -> float:
+Extractor = Callable[[Path], dict[str, Any]]
+
+
+def _seconds(function: Extractor, path: Path, folder: Path, run: int) -> float:
     """Seconds for one call on a fresh copy of ``path`` (a new path defeats any per-file cache)."""
     copy = folder / f"run{run}-{path.name}"
     shutil.copyfile(path, copy)
@@ -64,32 +67,45 @@ def _seconds(function: Callable[[Path], dict[str, Any]], path: Path, folder: Pat
     return time.perf_counter() - started
 
 
+def measure(pdf: Path, n: int, ours: Extractor, theirs: Extractor) -> dict[str, Any]:
+    """Median/min/max seconds of each extractor on ``pdf`` (one warm-up each, then ``n`` interleaved runs)."""
+    our_fields = ours(pdf)["fields"]  # warm-up runs, and a check that both actually read the document
+    their_fields = theirs(pdf)
+    times: dict[str, list[float]] = {"papyr": [], "invoice2data": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(n):
+            times["papyr"].append(_seconds(ours, pdf, Path(tmp), 2 * run))
+            times["invoice2data"].append(_seconds(theirs, pdf, Path(tmp), 2 * run + 1))
+    figures: dict[str, Any] = {"document": pdf.name, "n": n, "fields": [len(our_fields), len(their_fields)]}
+    for name, samples in times.items():
+        figures[name] = {"median_s": statistics.median(samples), "min_s": min(samples), "max_s": max(samples)}
+    figures["ratio"] = figures["papyr"]["median_s"] / figures["invoice2data"]["median_s"]
+    return figures
+
+
+def _ms(figure: dict[str, float]) -> str:
+    return f"{figure['median_s'] * 1000:6.1f} / {figure['min_s'] * 1000:5.1f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("pdf", nargs="?", type=Path, default=DEFAULT_PDF)
-    parser.add_argument("-n", type=int, default=20, help="timed runs per extractor (default 20)")
+    parser.add_argument("pdf", nargs="*", type=Path, default=[DEFAULT_PDF], help="default: AzureInterior.pdf")
+    parser.add_argument("-n", type=int, default=20, help="timed runs per extractor and document (default 20)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args(argv)
     ours, theirs = papyr_extract(), invoice2data_extract()
-    our_fields = ours(args.pdf)["fields"]  # warm-up runs, and a check that both actually read the document
-    their_fields = theirs(args.pdf)
-    times: dict[str, list[float]] = {"papyr": [], "invoice2data": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        for run in range(args.n):
-            times["papyr"].append(_seconds(ours, args.pdf, Path(tmp), 2 * run))
-            times["invoice2data"].append(_seconds(theirs, args.pdf, Path(tmp), 2 * run + 1))
-    print(f"{args.pdf.name}: papyr read {len(our_fields)} fields, invoice2data {len(their_fields)}; N={args.n} each")
-    print(f"{'extractor':14} {'median ms':>10} {'min ms':>8} {'max ms':>8}")
-    figures: dict[str, Any] = {"document": args.pdf.name, "n": args.n}
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        figures[name] = {"median_s": median, "min_s": min(samples), "max_s": max(samples)}
-        print(f"{name:14} {median * 1000:10.1f} {min(samples) * 1000:8.1f} {max(samples) * 1000:8.1f}")
-    ratio = figures["papyr"]["median_s"] / figures["invoice2data"]["median_s"]
-    figures["ratio"] = ratio
-    print(f"ratio papyr/invoice2data median: {ratio:.2f}x (target <= 2)")
+    results = [measure(pdf, args.n, ours, theirs) for pdf in args.pdf]
+    print(f"N={args.n} runs each; median / min ms")
+    print(f"{'document':28} {'fields':>7} {'papyr':>14} {'invoice2data':>14} {'ratio':>6}")
+    for r in results:
+        ours_ms, theirs_ms = (_ms(r[name]) for name in ("papyr", "invoice2data"))
+        fields = f"{r['fields'][0]:>3}/{r['fields'][1]:<3}"
+        print(f"{r['document']:28} {fields} {ours_ms:>14} {theirs_ms:>14} {r['ratio']:5.2f}x")
+    if len(results) > 1:
+        print(f"median ratio over {len(results)} documents: {statistics.median(r['ratio'] for r in results):.2f}x")
+    print("target (issue 3): papyr median <= 2 x invoice2data's")
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+        args.json.write_text(json.dumps(results if len(results) > 1 else results[0], indent=2))
     return 0
 
 

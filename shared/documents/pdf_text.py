@@ -127,54 +127,77 @@ def _upright_chars(
     page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage, width: float, height: float
 ) -> list[_Char]:
     """Every char readable left to right in the displayed page, in its frame; spaces kept (they split
-    words), pdfium's generated spaces and line breaks dropped (the geometry decides those)."""
+    words), pdfium's generated spaces and line breaks dropped (the geometry decides those).
+
+    This loop runs for every char of every digital invoice (~3 us each): pdfium's functions and the
+    out-parameters are bound once outside it."""
     handle = text_page.raw
     count = pdfium_c.FPDFText_CountChars(handle)
     to_display = _display_transform(page)
     rotation = math.radians(page.get_rotation())
     box, matrix = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
+    box_out = ctypes.byref(box)
+    x_out, y_out = ctypes.byref(origin_x), ctypes.byref(origin_y)
+    get_unicode, is_generated = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_IsGenerated
+    get_text_object = pdfium_c.FPDFText_GetTextObject
+    get_loose_box, get_origin = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharOrigin
     chars: list[_Char] = []
+    object_address, size = 0, None
     index = 0
     while index < count:
         first = index
-        code = pdfium_c.FPDFText_GetUnicode(handle, index)
+        code = get_unicode(handle, index)
         index += 1
-        if 0xD800 <= code < 0xDC00 and index < count:  # UTF-16 surrogate pair: one character
-            low = pdfium_c.FPDFText_GetUnicode(handle, index)
-            if 0xDC00 <= low < 0xE000:
-                code, index = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00), index + 1
-        text = _char_text(code)
-        if text is None or (text == " " and pdfium_c.FPDFText_IsGenerated(handle, first) == 1):
+        if 0x20 < code < 0x7F:
+            text = chr(code)
+        else:
+            if 0xD800 <= code < 0xDC00 and index < count:  # UTF-16 surrogate pair: one character
+                low = get_unicode(handle, index)
+                if 0xDC00 <= low < 0xE000:
+                    code, index = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00), index + 1
+            other = _char_text(code)
+            if other is None or (other == " " and is_generated(handle, first) == 1):
+                continue
+            text = other
+        text_object = get_text_object(handle, first)  # a NULL pointer is falsy
+        address = ctypes.addressof(text_object.contents) if text_object else 0
+        if not address or address != object_address:
+            # Chars of one text object share its matrix and size: read them once per object.
+            object_address = address
+            size = _drawn_size(handle, first, matrix, rotation)
+        if size is None or (size <= _MIN_FONT_SIZE and text != " ") or not get_loose_box(handle, first, box_out):
             continue
-        if not pdfium_c.FPDFText_GetMatrix(handle, first, ctypes.byref(matrix)):
-            continue
-        # The font size as drawn: the size operand scaled by the text and graphics matrices.
-        size = pdfium_c.FPDFText_GetFontSize(handle, first) * math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
-        if size <= _MIN_FONT_SIZE and text != " ":
-            continue
-        # Upright as displayed: the page turns clockwise by /Rotate, undoing text turned the other way.
-        # Mirrored text (negative determinant) is never a field either.
-        turned = _skew(math.atan2(matrix.b, matrix.a) - rotation) > _MAX_SKEW_RADIANS
-        if turned or matrix.a * matrix.d - matrix.b * matrix.c < 0:
-            continue
-        if not pdfium_c.FPDFText_GetLooseCharBox(handle, first, ctypes.byref(box)):
-            continue
-        pdfium_c.FPDFText_GetCharOrigin(handle, first, ctypes.byref(origin_x), ctypes.byref(origin_y))
+        get_origin(handle, first, x_out, y_out)
         left, top = to_display(box.left, box.top)
         right, bottom = to_display(box.right, box.bottom)
         start, baseline = to_display(origin_x.value, origin_y.value)
-        x0, x1 = min(left, right), max(left, right)
+        x0, x1 = (left, right) if left <= right else (right, left)
         # pdfminer's (and a reader's) char starts at its origin; the loose box may overhang ("f").
         if x0 - X_TOLERANCE <= start <= x1:
             x0 = start
         # pdfminer's char is one em tall from the descent; pdfium's loose box is the font's
         # (often taller) bounding box. The extractor's line geometry was tuned on the former.
-        bottom = max(top, bottom)
+        bottom = bottom if bottom >= top else top
         chars.append(_Char(text, x0, bottom - size, x1, bottom, round(size, 3), baseline))
     _end_at_next_origin(chars)
     # Drawn off the page (clipped printer marks, hidden layers): not content.
     return [c for c in chars if c.x1 >= 0 and c.x0 <= width and c.bottom >= 0 and c.top <= height]
+
+
+def _drawn_size(
+    handle: pdfium_c.FPDF_TEXTPAGE, index: int, matrix: pdfium_c.FS_MATRIX, rotation: float
+) -> float | None:
+    """The char's font size as drawn (the size operand scaled by the text and graphics matrices), or
+    None for text that is not upright as displayed: mirrored (negative determinant), degenerate, or
+    turned (the page turns clockwise by /Rotate, undoing text turned the other way)."""
+    if not pdfium_c.FPDFText_GetMatrix(handle, index, ctypes.byref(matrix)):
+        return None
+    a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
+    determinant = a * d - b * c
+    if determinant <= 0 or ((b or c or rotation) and _skew(math.atan2(b, a) - rotation) > _MAX_SKEW_RADIANS):
+        return None
+    return float(pdfium_c.FPDFText_GetFontSize(handle, index)) * math.sqrt(determinant)
 
 
 def _char_text(code: int) -> str | None:

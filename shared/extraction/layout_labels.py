@@ -318,8 +318,14 @@ LABELS: tuple[Label, ...] = tuple(
 )
 
 
+# Any label at all: one scan that rules out most lines (values, addresses) before the per-label scans.
+_ANY_LABEL = re.compile(r"(?<![a-z0-9_])(?:" + "|".join(f"(?:{pattern})" for _, _, pattern in _RAW) + r")(?![a-z_])")
+
+
 def find_labels(line: TextLine) -> list[LabelMatch]:
     """Labels on one line, longest first on overlap, in reading order."""
+    if not _ANY_LABEL.search(line.folded):
+        return []
     matches: list[LabelMatch] = []
     for label in LABELS:
         for found in label.pattern.finditer(line.folded):

@@ -8,6 +8,7 @@ label regexes can run over text and their matches map back to boxes.
 
 from __future__ import annotations
 
+import functools
 import statistics
 import unicodedata
 from dataclasses import dataclass, field
@@ -87,14 +88,18 @@ class TextLine:
 
 def fold(text: str) -> str:
     """Lower case and accents removed, one character for one character (spans stay valid)."""
-    out: list[str] = []
-    for ch in text:
-        low = ch.lower()
-        if len(low) != 1:
-            low = ch
-        base = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
-        out.append(base if len(base) == 1 else low)
-    return "".join(out)
+    if text.isascii():  # most invoice text: str.lower keeps ASCII one for one
+        return text.lower()
+    return "".join(_fold_char(ch) for ch in text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    low = ch.lower()
+    if len(low) != 1:
+        low = ch
+    base = "".join(c for c in unicodedata.normalize("NFKD", low) if not unicodedata.combining(c))
+    return base if len(base) == 1 else low
 
 
 def page_lines(page: Page) -> list[TextLine]:

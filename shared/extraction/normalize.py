@@ -134,6 +134,7 @@ _DAY_MONTH_YEAR = re.compile(
 )
 # "March 20, 2023", "Jan 1, 2022", "August 3 , 2014"
 _MONTH_DAY_YEAR = re.compile(_MONTH_WORD + r"\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(?P<year>\d{4})(?!\d)")
+_TWO_DIGITS = re.compile(r"\d\d")
 _ISO_DATE = re.compile(r"(?<!\d)(?P<year>\d{4})(?P<sep>[-/.])(?P<a>\d{1,2})(?P=sep)(?P<b>\d{1,2})(?!\d)")
 _NUMERIC_DATE = re.compile(
     r"(?<![\d.,])(?P<a>\d{1,2})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<year>\d{4}|\d{2})(?:(?=\d{1,2}:\d\d)|(?!\d|[.,]\d))"
@@ -142,6 +143,8 @@ _NUMERIC_DATE = re.compile(
 
 def _fold(text: str) -> str:
     """Lower case without accents, so "März", "février" and "août" match plain month names."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -164,6 +167,8 @@ def _make_date(year: int, month: int, day: int) -> date | None:
 
 def find_dates(text: str, *, day_first: bool | None = None) -> list[tuple[date, int, int]]:
     """Every date in ``text`` as (date, start, end), in text order; overlapping readings dropped."""
+    if not _TWO_DIGITS.search(text):
+        return []  # every date form has a year of two or four digits
     folded = _fold(text)
     found: list[tuple[date, int, int]] = []
     for match in _ISO_DATE.finditer(folded):
