@@ -12,8 +12,8 @@ invoice that carried it raised no medium-or-worse finding about it, so one forge
 teach Papyr that the forger's account is the vendor's. (An approver's later approval does not add it
 either; the vendor master is the place for a confirmed new account.)
 
-Read-modify-write without a lock: two invoices of one vendor checked at the same instant may lose
-one history entry; the next invoice's check still sees the repository's records.
+Updates go through ``Repository.update_item`` (one SQLite write transaction; a Cosmos ETag compare
+and retry), so invoices of one vendor checked at the same instant do not lose each other's entries.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -122,15 +123,27 @@ def entry_for(
 
 def remember(
     repo: Repository,
-    history: VendorHistory,
+    key: str,
     entry: HistoryInvoice,
     *,
     trust_iban: bool,
     trust_sender: bool,
 ) -> None:
-    """Add (or replace) this invoice in the vendor's history and save it."""
-    if not history.vendor_key:
+    """Add (or replace) this invoice in the vendor's stored history, atomically: two invoices of one
+    vendor checked at the same moment both end up in it."""
+    if not key:
         return
+
+    def add(data: dict[str, Any] | None) -> dict[str, Any]:
+        history = VendorHistory.model_validate(data) if data else VendorHistory(vendor_key=key)
+        return _with_entry(history, entry, trust_iban=trust_iban, trust_sender=trust_sender).model_dump(mode="json")
+
+    repo.update_item(KIND, key, add)
+
+
+def _with_entry(
+    history: VendorHistory, entry: HistoryInvoice, *, trust_iban: bool, trust_sender: bool
+) -> VendorHistory:
     invoices = [e for e in history.invoices if e.id != entry.id] + [entry]
     invoices.sort(key=lambda e: (e.invoice_date or date.min, e.received_at.isoformat() if e.received_at else "", e.id))
     history.invoices = invoices[-MAX_INVOICES:]
@@ -140,7 +153,7 @@ def remember(
         history.senders = _bounded_add(history.senders, entry.sender)
         if "@" in entry.sender:
             history.domains = _bounded_add(history.domains, entry.sender.rsplit("@", 1)[1])
-    repo.put_item(KIND, history.vendor_key, history.model_dump(mode="json"))
+    return history
 
 
 def _bounded_add(values: list[str], value: str) -> list[str]:

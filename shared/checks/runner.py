@@ -75,7 +75,7 @@ def run_checks(
     mail = record.document.mail
     remember(
         repo,
-        history,
+        history.vendor_key,
         entry_for(
             record.id,
             extraction,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, Vendor
@@ -55,4 +56,12 @@ class Repository(Protocol):
 
     def create_item(self, kind: str, key: str, data: dict[str, Any]) -> bool:
         """Insert only: True the first time (kind, key) is written, False after (a claim)."""
+        ...
+
+    def update_item(
+        self, kind: str, key: str, change: Callable[[dict[str, Any] | None], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Read-modify-write that loses no concurrent update: ``change`` gets the stored data (None when
+        there is none) and returns the new; it runs again on fresh data if another writer got there
+        first. Returns what was written."""
         ...

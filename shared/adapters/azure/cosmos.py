@@ -51,7 +51,8 @@ ETAG_CACHE_SIZE = 10_000
 
 
 class ConcurrentUpdateError(RuntimeError):
-    """Another writer changed the invoice after this copy was read: re-read it and apply the change again."""
+    """Another writer changed the invoice (or item) after this copy was read: re-read it and apply the
+    change again."""
 
 
 def cosmos_client(endpoint: str, key: SecretStr | None = None, **options: Any) -> CosmosClient:
@@ -294,6 +295,37 @@ class CosmosRepository:
 
     def create_item(self, kind: str, key: str, data: dict[str, Any]) -> bool:
         return self._claim(ITEMS, self._item(kind, key, data))
+
+    def update_item(
+        self,
+        kind: str,
+        key: str,
+        change: Callable[[dict[str, Any] | None], dict[str, Any]],
+        attempts: int = UPDATE_ATTEMPTS,
+    ) -> dict[str, Any]:
+        """Read, apply ``change``, then create (none stored) or replace with If-Match; when another
+        writer got there first (409 / 412), re-read and apply again."""
+        container = self._containers[ITEMS]
+        for _ in range(attempts):
+            try:
+                document = container.read_item(document_id(key), partition_key=kind)
+            except CosmosResourceNotFoundError:
+                data = change(None)
+                if self._claim(ITEMS, self._item(kind, key, data)):
+                    return data
+                continue
+            data = change(dict(document["data"]))
+            try:
+                container.replace_item(
+                    document["id"],
+                    self._item(kind, key, data),
+                    etag=document["_etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except CosmosAccessConditionFailedError:
+                continue
+            return data
+        raise ConcurrentUpdateError(f"item {kind}/{key} kept changing under {attempts} attempts to update it")
 
 
 def _now() -> str:

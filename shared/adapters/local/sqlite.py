@@ -15,6 +15,7 @@ version n to n + 1 and every statement is idempotent, so a half-applied migratio
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,9 +106,7 @@ class SqliteRepository:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection per thread, each kept so that close() can close them all.
-        self._db = SqliteDatabase(
-            self.path, timeout_s=BUSY_TIMEOUT_MS / 1000, pragmas=_PRAGMAS, track_connections=True
-        )
+        self._db = SqliteDatabase(self.path, timeout_s=BUSY_TIMEOUT_MS / 1000, pragmas=_PRAGMAS, track_connections=True)
         self._migrate()
 
     # -- connections ---------------------------------------------------------------------------
@@ -223,9 +222,11 @@ class SqliteRepository:
             return cursor.rowcount == 1
 
     def message_claimed(self, mailbox: str, message_id: str) -> bool:
-        row = self._db.connection().execute(
-            "SELECT 1 FROM messages WHERE mailbox = ? AND message_id = ?", (mailbox, message_id)
-        ).fetchone()
+        row = (
+            self._db.connection()
+            .execute("SELECT 1 FROM messages WHERE mailbox = ? AND message_id = ?", (mailbox, message_id))
+            .fetchone()
+        )
         return row is not None
 
     def claim_export(self, invoice_id: str, target: str) -> bool:
@@ -265,9 +266,7 @@ class SqliteRepository:
             )
 
     def get_item(self, kind: str, key: str) -> dict[str, Any] | None:
-        row = self._db.connection().execute(
-            "SELECT data FROM items WHERE kind = ? AND key = ?", (kind, key)
-        ).fetchone()
+        row = self._db.connection().execute("SELECT data FROM items WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         return dict(json.loads(row[0])) if row else None
 
     def list_items(self, kind: str) -> list[dict[str, Any]]:
@@ -281,3 +280,17 @@ class SqliteRepository:
                 (kind, key, _now(), json.dumps(data)),
             )
             return cursor.rowcount == 1
+
+    def update_item(
+        self, kind: str, key: str, change: Callable[[dict[str, Any] | None], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """Read and write inside one BEGIN IMMEDIATE transaction: other writers wait for the lock."""
+        with self._db.write() as db:
+            row = db.execute("SELECT data FROM items WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+            data = change(dict(json.loads(row[0])) if row else None)
+            db.execute(
+                """INSERT INTO items (kind, key, updated_at, data) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (kind, key) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data""",
+                (kind, key, _now(), json.dumps(data)),
+            )
+            return data

@@ -4,11 +4,12 @@ CosmosRepository through the real azure-cosmos SDK, served by the Cosmos-shaped 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from azure.cosmos import CosmosClient
@@ -235,6 +236,36 @@ def test_create_item_is_true_exactly_once_per_kind_and_key(repo: Repository) -> 
     assert repo.create_item("action_token", "tok/1?#", {"used_by": "eve"}) is False
     assert repo.get_item("action_token", "tok/1?#") == {"used_by": "ann"}
     assert repo.create_item("other", "tok/1?#", {}) is True
+
+
+def test_update_item_creates_then_changes_what_is_stored(repo: Repository) -> None:
+    seen: list[dict[str, object] | None] = []
+
+    def append(value: int) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
+        def change(data: dict[str, Any] | None) -> dict[str, Any]:
+            seen.append(data)
+            return {"values": [*(data or {"values": []})["values"], value]}
+
+        return change
+
+    assert repo.update_item("vendor_history", "acme", append(1)) == {"values": [1]}
+    assert repo.update_item("vendor_history", "acme", append(2)) == {"values": [1, 2]}
+    assert seen == [None, {"values": [1]}]
+    assert repo.get_item("vendor_history", "acme") == {"values": [1, 2]}
+
+
+def test_concurrent_update_item_loses_no_update(repo: Repository) -> None:
+    def work(worker: int) -> None:
+        for i in range(10):
+            repo.update_item(
+                "vendor_history", "acme", lambda data, v=f"{worker}-{i}": {"seen": [*(data or {}).get("seen", []), v]}
+            )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(work, range(4)))
+
+    stored = repo.get_item("vendor_history", "acme")
+    assert stored is not None and sorted(stored["seen"]) == sorted(f"{w}-{i}" for w in range(4) for i in range(10))
 
 
 @pytest.mark.parametrize(("workers", "per_worker"), [(4, 10), (8, 25)])

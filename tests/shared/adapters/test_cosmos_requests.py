@@ -268,3 +268,27 @@ def test_cosmos_client_with_a_key_signs_requests_with_it() -> None:
 
     authorization = transport.document_requests()[0].header("authorization") or ""
     assert "type%3Dmaster" in authorization and "sig%3D" in authorization
+
+
+def test_update_item_re_reads_after_a_412_and_after_a_409_on_create() -> None:
+    transport = _transport()
+    host_a, host_b = _repository(transport), _repository(transport)
+    raced: list[str] = []
+
+    def add(value: str):  # type: ignore[no-untyped-def]
+        def change(data):  # type: ignore[no-untyped-def]
+            if len(raced) < 2 and value == "a":  # each of A's first two attempts races a write by B
+                raced.append("b")
+                host_b.update_item("vendor_history", "acme", lambda d: {"seen": [*(d or {}).get("seen", []), "b"]})
+            return {"seen": [*(data or {}).get("seen", []), value]}
+
+        return change
+
+    mark = len(transport.requests)
+    written = host_a.update_item("vendor_history", "acme", add("a"))
+
+    assert written == {"seen": ["b", "b", "a"]}
+    assert host_b.get_item("vendor_history", "acme") == written
+    statuses = [(r.method, r.status) for r in _since(transport, mark)]
+    assert ("POST", 409) in statuses  # A's create lost to B's
+    assert ("PUT", 412) in statuses  # A's replace lost to B's second write

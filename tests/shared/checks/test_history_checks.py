@@ -4,6 +4,7 @@ rescans, exact re-sends, and business anomalies — on a real SQLite repository.
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -200,6 +201,15 @@ def test_history_is_idempotent_and_bounded(repo: SqliteRepository) -> None:
         checked(repo, invoice(f"n{index}.pdf", f"N{index}", date(2020, 1, 1) + timedelta(days=index)))
     assert len(load_history(repo, "lieferant").invoices) == MAX_INVOICES
     assert repo.get_item(KIND, "lieferant") is not None
+
+
+def test_invoices_of_one_vendor_checked_at_once_all_reach_its_history(repo: SqliteRepository) -> None:
+    records = [invoice(f"c{i}.pdf", f"C{i}", date(2024, 1, 1) + timedelta(days=i)) for i in range(12)]
+    for record in records:
+        repo.save_invoice(record)
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each thread its own SQLite connection
+        list(pool.map(lambda record: run_checks(record, repo=repo), records))
+    assert sorted(e.id for e in load_history(repo, "lieferant").invoices) == sorted(r.id for r in records)
 
 
 def test_amount_far_above_the_vendors_usual_is_an_outlier(repo: SqliteRepository) -> None:
