@@ -54,6 +54,32 @@ resource "azurerm_function_app_flex_consumption" "main" {
     instance_count = var.function_always_ready_http
   }
 
+  # Dashboard sign-in with Entra ID (App Service authentication), when a client id is given. Anonymous
+  # requests still reach the app: the Graph / Pub/Sub webhooks, the approval callback (action tokens,
+  # bearer tokens) and the dashboard decide per route, and the dashboard sends a signed-out person to
+  # /.auth/login/aad. Papyr trusts X-MS-CLIENT-PRINCIPAL only while WEBSITE_AUTH_ENABLED is set, which
+  # the platform sets exactly when this block is on (and then strips those headers from outside).
+  dynamic "auth_settings_v2" {
+    for_each = var.dashboard_entra_client_id == "" ? [] : [var.dashboard_entra_client_id]
+    content {
+      auth_enabled           = true
+      require_authentication = false
+      unauthenticated_action = "AllowAnonymous"
+      require_https          = true
+
+      active_directory_v2 {
+        client_id                  = auth_settings_v2.value
+        tenant_auth_endpoint       = "https://login.microsoftonline.com/${data.azurerm_client_config.current.tenant_id}/v2.0/"
+        client_secret_setting_name = "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET"
+        allowed_audiences          = ["api://${auth_settings_v2.value}"]
+      }
+
+      login {
+        token_store_enabled = false # Papyr needs who signed in, not their tokens
+      }
+    }
+  }
+
   site_config {
     application_insights_connection_string = azurerm_application_insights.main.connection_string
     minimum_tls_version                    = "1.2"
@@ -88,6 +114,9 @@ resource "azurerm_function_app_flex_consumption" "main" {
     PAPYR_ENTRA_TENANT_ID   = data.azurerm_client_config.current.tenant_id
     PAPYR_ENTRA_AUDIENCE    = var.approvals_entra_audience
     PAPYR_PUBLIC_BASE_URL   = "https://func-${local.stem}-${local.suffix}.azurewebsites.net"
+
+    # The Easy Auth provider's client secret, named by auth_settings_v2 above.
+    MICROSOFT_PROVIDER_AUTHENTICATION_SECRET = local.key_vault_reference["dashboard-entra-secret"]
 
     # Identity-based connection for Service Bus triggers declared with connection="ServiceBusConnection".
     ServiceBusConnection__fullyQualifiedNamespace = local.servicebus_fqdn

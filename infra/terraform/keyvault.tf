@@ -56,11 +56,12 @@ locals {
     "anthropic-api-key"         = var.anthropic_api_key
     "approval-flow-url"         = var.approval_flow_url
     "teams-webhook-url"         = var.teams_webhook_url
+    "dashboard-entra-secret"    = var.dashboard_entra_client_secret
   }
   # Literal name sets: for_each may not be derived from the (sensitive) values.
   terraform_managed_secrets = toset(["storage-connection-string", "graph-client-state", "papyr-secret-key"])
   # Values operators set by hand afterwards (`az keyvault secret set`) must not be reset by Terraform.
-  operator_managed_secrets = toset(["graph-client-secret", "anthropic-api-key", "approval-flow-url", "teams-webhook-url"])
+  operator_managed_secrets = toset(["graph-client-secret", "anthropic-api-key", "approval-flow-url", "teams-webhook-url", "dashboard-entra-secret"])
 }
 
 resource "azurerm_key_vault_secret" "managed" {

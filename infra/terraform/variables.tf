@@ -230,3 +230,16 @@ variable "approvals_entra_audience" {
   type        = string
   default     = ""
 }
+
+variable "dashboard_entra_client_id" {
+  description = "Client ID of the Entra ID app registration that signs people in to the dashboard through App Service authentication (Easy Auth). Its app roles clerk / approver / admin (values 'clerk', 'approver', 'admin' or 'Papyr.*') become Papyr roles. Empty = no Easy Auth: Papyr's own users sign in instead."
+  type        = string
+  default     = ""
+}
+
+variable "dashboard_entra_client_secret" {
+  description = "Client secret of that app registration (stored in Key Vault as dashboard-entra-client-secret; operators may set it there instead)."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -170,6 +170,21 @@ def test_function_app_is_flex_consumption_python_311_with_managed_identity() -> 
     assert unquote(delegation["name"]) == "Microsoft.App/environments"
 
 
+def test_dashboard_sign_in_with_entra_id_is_easy_auth_that_lets_webhooks_through() -> None:
+    app = resource("azurerm_function_app_flex_consumption.main")
+    [dynamic] = [entry[key] for entry in app["dynamic"] for key in entry if unquote(key) == "auth_settings_v2"]
+    assert "var.dashboard_entra_client_id" in dynamic["for_each"]  # off unless a client id is given
+    [auth] = dynamic["content"]
+    assert auth["auth_enabled"] is True
+    # Graph / Pub/Sub notifications and the approval callback come without an Entra session.
+    assert auth["require_authentication"] is False and unquote(auth["unauthenticated_action"]) == "AllowAnonymous"
+    [entra] = auth["active_directory_v2"]
+    assert "data.azurerm_client_config.current.tenant_id" in entra["tenant_auth_endpoint"]
+    secret_setting = unquote(entra["client_secret_setting_name"])
+    assert app["app_settings"][secret_setting].startswith("${local.key_vault_reference[")
+    assert auth["login"][0]["token_store_enabled"] is False
+
+
 def test_function_identity_holds_exactly_the_least_privilege_roles() -> None:
     text = (TERRAFORM / "functions.tf").read_text()
     roles = set(re.findall(r'role = "([^"]+)"', text))
