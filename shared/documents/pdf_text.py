@@ -10,6 +10,7 @@ right number instead of failing the document.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import io
 import itertools
@@ -49,6 +50,7 @@ class _Char:
     bottom: float
     size: float
     baseline: float
+    run: int = 0  # the text object drawing it (0: unknown)
 
 
 class TextLayerUnreadable(Exception):
@@ -94,7 +96,7 @@ def _read_page(document: pypdfium2.PdfDocument, index: int) -> Page:
 
 
 def _page_words(chars: list[_Char]) -> list[Word]:
-    words = [word for line in _lines(chars) for word in _words(line)]
+    words = [word for line in _lines(chars) for layer in _layers(line) for word in _words(layer)]
     return _join_touching(sorted(words, key=lambda w: (round(w.top), w.x0)))
 
 
@@ -179,7 +181,7 @@ def _upright_chars(
         # pdfminer's char is one em tall from the descent; pdfium's loose box is the font's
         # (often taller) bounding box. The extractor's line geometry was tuned on the former.
         bottom = bottom if bottom >= top else top
-        chars.append(_Char(text, x0, bottom - size, x1, bottom, round(size, 3), baseline))
+        chars.append(_Char(text, x0, bottom - size, x1, bottom, round(size, 3), baseline, object_address))
     _end_at_next_origin(chars)
     # Drawn off the page (clipped printer marks, hidden layers): not content.
     return [c for c in chars if c.x1 >= 0 and c.x0 <= width and c.bottom >= 0 and c.top <= height]
@@ -252,6 +254,56 @@ def _lines(chars: list[_Char]) -> list[list[_Char]]:
     for line in lines:
         line.sort(key=lambda c: c.x0)
     return lines
+
+
+def _layers(line: list[_Char]) -> list[list[_Char]]:
+    """A line's chars as layers, each read left to right: one, unless a text object's glyphs sit on top
+    of another's (a new amount drawn over a covered one). Interleaving those would make one word of
+    both ("652299,8,877"); apart, each is read as drawn."""
+    runs: dict[int, list[_Char]] = {}
+    for char in line:
+        runs.setdefault(char.run, []).append(char)
+    if len(runs) == 1:
+        return [line]
+    layers: list[_Layer] = []
+    for run in runs.values():
+        layer = next((layer for layer in layers if not layer.overlaps(run)), None)
+        if layer is None:
+            layer = _Layer()
+            layers.append(layer)
+        layer.add(run)
+    return [sorted(layer.chars, key=lambda c: c.x0) for layer in layers]
+
+
+class _Layer:
+    """Chars that do not overlap each other, with their extents sorted for quick overlap tests."""
+
+    def __init__(self) -> None:
+        self.chars: list[_Char] = []
+        self._starts: list[float] = []
+        self._spans: list[tuple[float, float]] = []
+
+    def overlaps(self, run: list[_Char]) -> bool:
+        for char in run:
+            width = char.x1 - char.x0
+            if char.text == " " or width <= 0:
+                continue
+            # Glyphs further left than one char width cannot reach this one.
+            index = bisect.bisect_left(self._starts, char.x0 - 2 * width)
+            for x0, x1 in self._spans[index:]:
+                if x0 >= char.x1:
+                    break
+                if min(x1, char.x1) - max(x0, char.x0) > 0.5 * min(width, x1 - x0):
+                    return True
+        return False
+
+    def add(self, run: list[_Char]) -> None:
+        self.chars.extend(run)
+        for char in run:
+            if char.text != " " and char.x1 > char.x0:
+                index = bisect.bisect_left(self._starts, char.x0)
+                self._starts.insert(index, char.x0)
+                self._spans.insert(index, (char.x0, char.x1))
 
 
 def _words(line: list[_Char]) -> list[Word]:

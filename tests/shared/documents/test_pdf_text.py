@@ -102,3 +102,34 @@ def test_a_rotated_page_reads_in_the_frame_it_is_displayed_in(shared_data: Path)
     assert [w.text for w in turned.words] == [w.text for w in upright.words]
     for a, b in zip(upright.words, turned.words, strict=True):
         assert max(abs(a.x0 - b.x0), abs(a.top - b.top), abs(a.x1 - b.x1), abs(a.bottom - b.bottom)) < 0.5, a.text
+
+
+def _drawn_over(data: bytes, word_box: tuple[float, float, float, float], text: str, size: float) -> bytes:
+    """``text`` drawn in Helvetica right over the word at ``word_box`` (top-left origin): the covered-
+    amount edit, without the white box (the text layer does not see paint anyway)."""
+    pdf = pikepdf.open(io.BytesIO(data))
+    page = pdf.pages[0]
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica)
+    )
+    page.obj.Resources.Font["/FOver"] = font
+    x0, _top, _x1, bottom = word_box
+    baseline = float(page.mediabox[3]) - bottom + 0.2 * size
+    page.contents_add(pdf.make_stream(b"q\n"), prepend=True)  # the page's own state must not leak into ours
+    overlay = f"\nQ\nBT /FOver {size:g} Tf {x0:.2f} {baseline:.2f} Td ({text}) Tj ET\n"
+    page.contents_add(pdf.make_stream(overlay.encode()))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_text_drawn_over_other_text_stays_a_word_of_its_own(shared_data: Path) -> None:
+    data = (shared_data / "invoice2data" / "AzureInterior.pdf").read_bytes()
+    original = read_text_pages(data, max_pages=1)[0]
+    target = next(w for w in original.words if w.text == "INV/2023/03/0008")
+    size = target.bottom - target.top
+    edited = read_text_pages(
+        _drawn_over(data, (target.x0, target.top, target.x1, target.bottom), "INV/2023/03/9999", size), 1
+    )
+    texts = [w.text for w in edited[0].words]
+    assert "INV/2023/03/0008" in texts and "INV/2023/03/9999" in texts  # not one interleaved word
