@@ -13,6 +13,7 @@ from shared.checks.anomaly import check_anomalies
 from shared.checks.arithmetic import check_arithmetic
 from shared.checks.bank import check_bank_details, match_vendor
 from shared.checks.duplicates import check_duplicates
+from shared.checks.einvoice_page import check_einvoice_against_page
 from shared.checks.history import entry_for, history_key, load_history, remember, text_fingerprint
 from shared.checks.identifiers import check_identifiers
 from shared.checks.po_match import check_purchase_order
@@ -64,14 +65,14 @@ def run_checks(
         *check_anomalies(extraction, invoice_id=record.id, master=master, history=history, policy=policy),
         *check_purchase_order(record, repo=repo, master=master, policy=policy),
     ]
-    tampering: list[Finding] = []
+    tampering = check_einvoice_against_page(extraction, content)
     if original is not None:
         from shared.forensics.check import check_tampering
 
-        tampering = check_tampering(record, original, repo=repo)
-        findings += tampering
+        tampering += check_tampering(record, original, repo=repo)
+    findings += tampering
     # What this invoice teaches the vendor's history is trusted only when nothing looked forged.
-    forged = _concerns(tampering, "tamper.")
+    forged = _concerns(tampering, "tamper.", "einvoice.")
     mail = record.document.mail
     remember(
         repo,
