@@ -169,7 +169,7 @@ def _vendor_history(record: InvoiceRecord, result: PdfForensics, repo: Repositor
         return []
     profile = load_profile(repo, vendor)
     usual = profile.usual_tool(exclude=record.id)
-    remember(repo, vendor, profile, record.id, tool)
+    remember(repo, vendor, record.id, tool)
     if usual is None or usual[0] == tool:
         return []
     return [

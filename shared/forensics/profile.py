@@ -34,8 +34,14 @@ def load_profile(repo: Repository, vendor: str) -> VendorPdfProfile:
     return VendorPdfProfile.model_validate(raw) if raw else VendorPdfProfile()
 
 
-def remember(repo: Repository, vendor: str, profile: VendorPdfProfile, sha256: str, tool: str) -> None:
-    documents = {k: v for k, v in profile.documents.items() if k != sha256}
-    documents[sha256] = tool
-    kept = dict(list(documents.items())[-KEEP:])
-    repo.put_item(KIND, vendor, VendorPdfProfile(documents=kept).model_dump())
+def remember(repo: Repository, vendor: str, sha256: str, tool: str) -> None:
+    """Add this document's producer to the vendor's stored profile, atomically (concurrent invoices of
+    one vendor both count)."""
+
+    def add(raw: dict[str, Any] | None) -> dict[str, Any]:
+        profile = VendorPdfProfile.model_validate(raw) if raw else VendorPdfProfile()
+        documents = {k: v for k, v in profile.documents.items() if k != sha256}
+        documents[sha256] = tool
+        return VendorPdfProfile(documents=dict(list(documents.items())[-KEEP:])).model_dump()
+
+    repo.update_item(KIND, vendor, add)
