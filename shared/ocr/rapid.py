@@ -48,7 +48,7 @@ from shared.ocr.prepare import (
 if TYPE_CHECKING:
     from shared.ocr import OcrEngine
 
-__all__ = ["RapidOcrEngine", "default_ocr_engine", "estimate_skew"]
+__all__ = ["RapidOcrEngine", "UnreadablePage", "default_ocr_engine", "estimate_skew"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,14 @@ _REC_HEIGHT = 48  # fixed by the model
 # Lines are narrowed to 80 % before recognition: its cost is proportional to line width, and PP-OCR's
 # ~2.7 output steps per character leave room (SROIE: CPU -20 %, CER 0.0397 -> 0.0413; at 65 % CER 0.064).
 _REC_SQUEEZE = 0.8
+
+
+_MIN_SIDE = 8
+_MAX_ASPECT = 100
+
+
+class UnreadablePage(ValueError):
+    """The image cannot be a page of text (too small or too thin to read)."""
 
 
 @dataclass
@@ -125,6 +133,9 @@ class RapidOcrEngine:
             return error
 
     def _read(self, image: Image.Image, *, parallel: bool) -> list[Word]:
+        width, height = image.size
+        if min(width, height) < _MIN_SIDE or max(width, height) > _MAX_ASPECT * min(width, height):
+            raise UnreadablePage(f"not a page: {width}x{height} pixels")
         engine = self._get_engine()
         frame, page, quads = self._prepare(engine, greyscale(upright(image)))
         if not len(quads):
