@@ -120,6 +120,26 @@ class EngineResult:
 PageReader = Callable[[Path], str]
 
 
+def stock_rapidocr_reader() -> PageReader:
+    """RapidOCR with its default settings, for reference (what the issue calls "stock")."""
+    import numpy as np
+    from rapidocr import RapidOCR
+
+    engine = RapidOCR(params={"Global.log_level": "error"})
+
+    def page(path: Path) -> str:
+        with Image.open(path) as image:
+            result = engine(np.asarray(image.convert("RGB")))
+        quads, txts = getattr(result, "boxes", None), getattr(result, "txts", None)
+        boxes: list[Box] = []
+        for quad, text in zip([] if quads is None else quads, txts or (), strict=False):
+            xs, ys = [float(p[0]) for p in quad], [float(p[1]) for p in quad]
+            boxes.append((min(xs), min(ys), max(xs), max(ys), str(text)))
+        return normalize(reading_order_text(boxes))
+
+    return page
+
+
 def papyr_pages_reader() -> Callable[[list[Path]], list[str]]:
     """shared.ocr.rapid.default_ocr_engine's ``recognize_pages``: the pages of a chunk in parallel."""
     from shared.ocr.rapid import RapidOcrEngine, default_ocr_engine
@@ -260,8 +280,11 @@ def main(argv: list[str] | None = None) -> int:
             f" {result.seconds:8.1f}"
         )
         figures["engines"][result.name] = {
-            "pages_per_second": result.pages_per_second(), "cer": micro, "mean_page_cer": mean,
-            "cer_no_space": no_space, "seconds": result.seconds,
+            "pages_per_second": result.pages_per_second(),
+            "cer": micro,
+            "mean_page_cer": mean,
+            "cer_no_space": no_space,
+            "seconds": result.seconds,
         }
     for peer, key in ((tesseract, "strong"), (ordinary, "per_page")):
         speed_ratio = ours.pages_per_second() / peer.pages_per_second()
@@ -272,8 +295,12 @@ def main(argv: list[str] | None = None) -> int:
             f"ratio ours/{peer.name}: pages/s {speed_ratio:.2f}x (target >= 3), CER {cer_ratio:.2f}x"
             f" (target <= 0.5), CER no-space {no_space_ratio:.2f}x"
         )
-        figures[key] = {"peer": peer.name, "speed_ratio": speed_ratio, "cer_ratio": cer_ratio,
-                        "cer_no_space_ratio": no_space_ratio}
+        figures[key] = {
+            "peer": peer.name,
+            "speed_ratio": speed_ratio,
+            "cer_ratio": cer_ratio,
+            "cer_no_space_ratio": no_space_ratio,
+        }
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

@@ -30,7 +30,11 @@ log = logging.getLogger(__name__)
 Stage = Literal["det", "rec", "cls"]
 # Bumped when the quantisation recipe changes, so stale cached models are not reused.
 _RECIPE = "qdq-u8s8-perchannel-v1"
-_PACKAGED = {"det": "PP-OCRv6_det_small.onnx", "rec": "PP-OCRv6_rec_small.onnx", "cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx"}
+_PACKAGED = {
+    "det": "PP-OCRv6_det_small.onnx",
+    "rec": "PP-OCRv6_rec_small.onnx",
+    "cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+}
 _SAMPLE_WORDS = (
     "INVOICE TOTAL 1,234.56 EUR Tax 19% Qty Unit Price Amount DATE 2024-03-15 No. 000123 IBAN DE89 3704 0044 "
     "0532 0130 00 Cash Change GST RM 12.30 Thank you! Receipt #A-77/B Subtotal Rounding ADJ (0.02) Tel: +49 30 "
@@ -102,7 +106,7 @@ def _quantize(stage: Stage, source: Path, work: Path) -> Path:
     input_name = onnx.load(str(prepared), load_external_data=False).graph.input[0].name
     samples = _det_samples() if stage == "det" else _rec_samples()
 
-    class Reader(CalibrationDataReader):
+    class Reader(CalibrationDataReader):  # type: ignore[misc]  # onnxruntime ships no types
         def __init__(self) -> None:
             self._samples = iter(samples)
 
@@ -162,7 +166,9 @@ def _det_samples(count: int = 6) -> Iterator[np.ndarray]:
         while y < height - 40:
             size = int(rng.integers(12, 26))
             words = rng.choice(len(_SAMPLE_WORDS), size=int(rng.integers(1, 6)))
-            draw.text((int(rng.integers(5, 60)), y), " ".join(_SAMPLE_WORDS[i] for i in words), fill=0, font=_font(size))
+            draw.text(
+                (int(rng.integers(5, 60)), y), " ".join(_SAMPLE_WORDS[i] for i in words), fill=0, font=_font(size)
+            )
             if rng.random() < 0.5:
                 draw.text((width - 120, y), f"{rng.uniform(0, 999):.2f}", fill=0, font=_font(size))
             y += size + int(rng.integers(4, 30))

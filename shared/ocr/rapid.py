@@ -233,7 +233,7 @@ class RapidOcrEngine:
             imgs=[line.crop for line in lines],
             txts=tuple(line.text for line in lines),  # type: ignore[arg-type]
             scores=[line.score for line in lines],
-            word_results=tuple(line.word_info for line in lines),  # type: ignore[arg-type]
+            word_results=tuple(line.word_info for line in lines),
         )
         with_boxes = engine.cal_rec_boxes(recognised.imgs, np.array([line.quad for line in lines]), recognised, False)
         words: list[Word] = []
@@ -267,10 +267,10 @@ class RapidOcrEngine:
                     "Det.limit_side_len": 100_000,
                     "EngineConfig.onnxruntime.intra_op_num_threads": 1,
                     "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                    # RapidOCR gives every stage the EngineConfig section (a per-stage setting is overwritten).
+                    "EngineConfig.onnxruntime.use_cuda": self._use_cuda,
                 }
-                for stage in ("Det", "Cls", "Rec"):
-                    params[f"{stage}.engine_cfg.use_cuda"] = self._use_cuda
-                engine = RapidOCR(params=params)
+                engine: Any = RapidOCR(params=params)
                 engine._load_det_model()
                 engine._load_rec_model()
                 engine._load_cls_model()
@@ -285,7 +285,9 @@ _NO_QUADS = np.zeros((0, 4, 2), dtype=np.float32)
 def _first_pass(engine: Any, grey: Image.Image) -> tuple[np.ndarray, float] | None:
     """Quads detected on a copy of at most _FIRST_PASS_SIDE px (in that copy's pixels), and its scale."""
     scale = min(1.0, _FIRST_PASS_SIDE / max(grey.size))
-    small = grey.resize((max(32, round(grey.width * scale)), max(32, round(grey.height * scale)))) if scale < 1 else grey
+    small = (
+        grey.resize((max(32, round(grey.width * scale)), max(32, round(grey.height * scale)))) if scale < 1 else grey
+    )
     quads = _det(engine, small)
     return (quads, small.width / grey.width) if len(quads) else None
 
@@ -341,5 +343,3 @@ def _quiet_rapidocr_logging() -> None:
 def default_ocr_engine() -> OcrEngine:
     """The process-wide in-process OCR engine (models load on first recognize)."""
     return RapidOcrEngine()
-
-
