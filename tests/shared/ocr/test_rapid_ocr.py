@@ -60,8 +60,13 @@ def _letter() -> Image.Image:
     page = Image.new("RGB", (900, 700), "white")
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(30)
-    for y, text in ((60, "INVOICE 2024-0815"), (140, "Total amount 1,234.56 EUR"), (220, "Payable within 30 days"),
-                    (300, "IBAN DE89 3704 0044 0532 0130 00"), (380, "Thank you for your order")):
+    for y, text in (
+        (60, "INVOICE 2024-0815"),
+        (140, "Total amount 1,234.56 EUR"),
+        (220, "Payable within 30 days"),
+        (300, "IBAN DE89 3704 0044 0532 0130 00"),
+        (380, "Thank you for your order"),
+    ):
         draw.text((60, y), text, fill="black", font=font)
     return page
 
@@ -73,8 +78,9 @@ def _text(words: list[Word]) -> str:
 @pytest.mark.parametrize("turns", [1, 2, 3])
 def test_a_page_scanned_sideways_or_upside_down_is_read_upright(turns: int) -> None:
     upright = default_ocr_engine().recognize(_letter())
-    turned = _letter().transpose({1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180,
-                                  3: Image.Transpose.ROTATE_270}[turns])
+    turned = _letter().transpose(
+        {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_270}[turns]
+    )
     words = default_ocr_engine().recognize(turned)
     assert "INVOICE" in _text(words) and "1,234.56" in _text(words)
     assert len(words) == len(upright)
