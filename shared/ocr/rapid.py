@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 from PIL import Image
 
@@ -62,9 +61,6 @@ _REC_BATCH = 8
 # ("7.20", "RM") that need a third of that (SROIE: CPU -15 %, same CER).
 _REC_MIN_WIDTH = 96
 _REC_HEIGHT = 48  # fixed by the model
-# Lines are narrowed to 80 % before recognition: its cost is proportional to line width, and PP-OCR's
-# ~2.7 output steps per character leave room (SROIE: CPU -20 %, CER 0.0397 -> 0.0413; at 65 % CER 0.064).
-_REC_SQUEEZE = 0.8
 
 
 _MIN_SIDE = 8
@@ -144,10 +140,6 @@ class RapidOcrEngine:
 
         rgb = np.asarray(page.convert("RGB"))  # lines are cropped from the working page, not the det copy
         lines = [_Line(quad, get_rotate_crop_image(rgb, quad.astype(np.float32).copy())) for quad in quads]
-        if _REC_SQUEEZE != 1.0:
-            for line in lines:
-                h, w = line.crop.shape[:2]
-                line.crop = cv2.resize(line.crop, (max(1, round(w * _REC_SQUEEZE)), h), interpolation=cv2.INTER_AREA)
         self._recognize_lines(engine, lines, parallel=parallel)
         lines = [line for line in lines if line.text.strip() and line.score >= self._min_score]
         return self._words(engine, lines, frame) if lines else []
