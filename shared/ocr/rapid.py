@@ -14,9 +14,11 @@ recognition of the text lines is ~60 % and detection ~35 % of a page, nearly all
   page, across its recognition batches, on a pool of one thread per core. ONNX Runtime releases the
   GIL, so this uses the cores without one intra-op pool per session fighting the others.
 
-Words, not text runs: RapidOCR recognises one text run per detected box ("Invoice No: 123") and can
-split it into word boxes. The layout extractor pairs labels and values by position, so word boxes
-serve it like a PDF text layer; a run is kept whole where its word boxes do not add up to its text.
+Words, not text runs: the recogniser reads one text run per detected box ("Invoice No: 123"); its CTC
+columns say where each word lies, and each word's box is then measured on the line's full-resolution
+crop (``_line_words``: the text's inked rows and the word's inked columns), so that the layout
+extractor, which pairs labels and values by position, gets geometry like a PDF text layer's whatever
+resolution detection ran at. A run is kept whole where its words do not add up to its text.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ _REC_BATCH = 8
 # ("7.20", "RM") that need a third of that (SROIE: CPU -15 %, same CER).
 _REC_MIN_WIDTH = 96
 _REC_HEIGHT = 48  # fixed by the model
+# Word boxes: the text's inked rows plus this share of their height above and below (~1.25 × the font size
+# of mixed-case print, as the detector gave at full resolution and as the layout extractor was tuned on).
+_BAND_PAD = 0.35
 
 
 _MIN_SIDE = 8
@@ -138,11 +143,11 @@ class RapidOcrEngine:
             return []
         from rapidocr.utils.process_img import get_rotate_crop_image
 
-        rgb = np.asarray(page.convert("RGB"))  # lines are cropped from the working page, not the det copy
-        lines = [_Line(quad, get_rotate_crop_image(rgb, quad.astype(np.float32).copy())) for quad in quads]
+        pixels = np.asarray(page)  # greyscale; lines are cropped from the working page, not the det copy
+        lines = [_Line(quad, get_rotate_crop_image(pixels, quad.astype(np.float32).copy())) for quad in quads]
         self._recognize_lines(engine, lines, parallel=parallel)
         lines = [line for line in lines if line.text.strip() and line.score >= self._min_score]
-        return self._words(engine, lines, frame) if lines else []
+        return self._words(lines, frame) if lines else []
 
     def _prepare(self, engine: Any, source: Image.Image) -> tuple[PageFrame, Image.Image, np.ndarray]:
         """Orientation, working resolution, skew and text lines of a page: (frame, working page, quads on
@@ -196,7 +201,7 @@ class RapidOcrEngine:
             if first is None:
                 return 0
             quads, scale = first
-        if _upside_down(engine, _small_rgb(grey, scale), quads):
+        if _upside_down(engine, grey, quads / np.float32(scale)):
             turns += 2
         return turns % 4
 
@@ -208,7 +213,7 @@ class RapidOcrEngine:
         batches = [order[start : start + _REC_BATCH] for start in range(0, len(order), _REC_BATCH)]
 
         def run(batch: list[int]) -> None:
-            result = recognizer(TextRecInput(img=[lines[i].crop for i in batch], return_word_box=True))
+            result = recognizer(TextRecInput(img=[_rgb(lines[i].crop) for i in batch], return_word_box=True))
             for index, text, score, info in zip(batch, result.txts, result.scores, result.word_results, strict=True):
                 lines[index].text, lines[index].score, lines[index].word_info = str(text), float(score), info
 
@@ -218,25 +223,13 @@ class RapidOcrEngine:
             for batch in batches:
                 run(batch)
 
-    def _words(self, engine: Any, lines: list[_Line], frame: PageFrame) -> list[Word]:
-        from rapidocr.ch_ppocr_rec import TextRecOutput
-
-        recognised = TextRecOutput(
-            imgs=[line.crop for line in lines],
-            txts=tuple(line.text for line in lines),  # type: ignore[arg-type]
-            scores=[line.score for line in lines],
-            word_results=tuple(line.word_info for line in lines),
-        )
-        with_boxes = engine.cal_rec_boxes(recognised.imgs, np.array([line.quad for line in lines]), recognised, False)
+    def _words(self, lines: list[_Line], frame: PageFrame) -> list[Word]:
         words: list[Word] = []
-        for line, parts in zip(lines, with_boxes.word_results, strict=True):
-            for text, score, quad in _pieces(line.text, line.score, line.quad, parts):
-                x0, top, x1, bottom = frame.box_to_source(np.asarray(quad, dtype=float))
-                words.append(
-                    Word(
-                        text=text, x0=x0, top=top, x1=x1, bottom=bottom, confidence=round(max(0.0, min(1.0, score)), 4)
-                    )
-                )
+        for line in lines:
+            for text, score, points in _line_words(line):
+                x0, top, x1, bottom = frame.box_to_source(points)
+                confidence = round(max(0.0, min(1.0, score)), 4)
+                words.append(Word(text=text, x0=x0, top=top, x1=x1, bottom=bottom, confidence=confidence))
         return words
 
     def _get_engine(self) -> Any:
@@ -297,33 +290,133 @@ def _median_line_height(quads: np.ndarray) -> float:
     return float(np.median(heights)) if len(heights) else 0.0
 
 
-def _small_rgb(grey: Image.Image, scale: float) -> np.ndarray:
-    size = (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
-    return np.asarray((grey.resize(size) if scale < 1 else grey).convert("RGB"))
-
-
-def _upside_down(engine: Any, rgb: np.ndarray, quads: np.ndarray, sample: int = 12) -> bool:
-    """The angle classifier's vote on the page's longest lines: most of them read as turned 180°."""
+def _upside_down(engine: Any, grey: Image.Image, quads: np.ndarray, sample: int = 12) -> bool:
+    """The angle classifier's vote on pieces of the page's longest lines, cropped at full resolution:
+    most pieces read as turned 180°. The classifier sees 48 × 192 px, so each line is cut into pieces of
+    at most 4 × its height (a whole 37:1 line squeezed into 4:1 is unreadable, and monospaced print then
+    read as upside down)."""
     from rapidocr.utils.process_img import get_rotate_crop_image
 
     widths = np.linalg.norm(quads[:, 1] - quads[:, 0], axis=1)
     longest = np.argsort(-widths)[:sample]
-    crops = [get_rotate_crop_image(rgb, quads[i].astype(np.float32).copy()) for i in longest]
-    crops = [crop for crop in crops if crop.size and crop.shape[1] >= 2 * crop.shape[0]]
-    if len(crops) < 2:
+    pixels = np.asarray(grey)
+    pieces: list[np.ndarray] = []
+    for index in longest:
+        crop = _rgb(get_rotate_crop_image(pixels, quads[index].astype(np.float32).copy()))
+        height = crop.shape[0]
+        if not crop.size or crop.shape[1] < 2 * height:
+            continue
+        pieces.extend(crop[:, x : x + 4 * height] for x in range(0, crop.shape[1] - 2 * height + 1, 4 * height))
+    if len(pieces) < 3:
         return False
-    votes = engine.text_cls(crops).cls_res
+    votes = engine.text_cls(pieces[: 4 * sample]).cls_res
     flipped = sum(1 for label, score in votes if "180" in label and score > 0.7)
     return flipped > len(votes) / 2
 
 
-def _pieces(text: str, score: float, quad: Any, parts: Any) -> list[tuple[str, float, Any]]:
-    """Per-word pieces of one OCR run when RapidOCR's word boxes match the run's text."""
-    if parts and " " in text.strip():
-        words = [(str(p[0]), float(p[1]), p[2]) for p in parts if str(p[0]).strip() and p[2] is not None]
-        if words and "".join(w for w, _, _ in words).replace(" ", "") == text.replace(" ", ""):
-            return words
-    return [(text, score, quad)]
+def _horizontal(quad: np.ndarray) -> bool:
+    """The line's crop runs along the quad's top edge (RapidOCR turns crops 1.5 × taller than wide)."""
+    return bool(np.linalg.norm(quad[3] - quad[0]) < 1.5 * np.linalg.norm(quad[1] - quad[0]))
+
+
+def _line_words(line: _Line) -> list[tuple[str, float, np.ndarray]]:
+    """The words of one recognised line: (text, confidence, box as 4 points on the prepared page).
+
+    Boxes are measured on the line's full-resolution crop, so that they are the same whatever size the
+    detector ran at: the detector's box around a line is ~1.8 × the text's height at the ≤ 960 px
+    detection size (1.25 × at full resolution) and runs a margin past its ends, and words that share one
+    detected run were placed by CTC column only, abutting one another. Here, vertically: the text's
+    inked rows (``_ink_rows``) padded by ``_BAND_PAD`` of their height, the same for every word of the
+    line; horizontally: each word's inked columns between the midpoints to its neighbours, so a column
+    gap inside a run ("Fälligkeit      Teilzahlung") is as wide as printed. The layout extractor reads
+    this geometry as it reads a PDF text layer (lines by vertical centres, columns by gaps in units of
+    the text's height). A word's confidence is the mean of its characters'.
+    """
+    crop = line.crop if line.crop.ndim == 2 else line.crop[:, :, 0]
+    height, width = crop.shape
+    whole = [(line.text.strip(), line.score, line.quad.astype(float))]
+    if not _horizontal(line.quad) or not height or not width:
+        return whole
+    rows = _ink_rows(crop)
+    if rows is None:
+        return whole
+    top, bottom, ink = rows
+    pad = _BAND_PAD * (bottom - top)
+    v0, v1 = max(0.0, top - pad), min(float(height), bottom + pad)
+    columns: np.ndarray = np.asarray(ink[top:bottom].any(axis=0), dtype=bool)
+    pieces = _word_columns(line, width)
+    out: list[tuple[str, float, np.ndarray]] = []
+    for index, (text, score, left, right) in enumerate(pieces):
+        # The word's inked columns, searched between the midpoints to its neighbours' CTC estimates.
+        low = 0.0 if index == 0 else (pieces[index - 1][3] + left) / 2
+        high = float(width) if index == len(pieces) - 1 else (right + pieces[index + 1][2]) / 2
+        inked = np.flatnonzero(columns[int(low) : max(int(low) + 1, int(np.ceil(high)))])
+        u0, u1 = (int(low) + float(inked[0]), int(low) + float(inked[-1]) + 1) if len(inked) else (left, right)
+        out.append((text, score, _crop_to_page(line.quad, width, height, u0, v0, u1, v1)))
+    return out
+
+
+def _word_columns(line: _Line, width: int) -> list[tuple[str, float, float, float]]:
+    """(text, confidence, left, right) of each word of a line, left/right in crop pixels as the recogniser's
+    CTC columns place them; the whole line as one word where the words do not add up to the line's text.
+    Words are split at spaces and, as RapidOCR does, at a gap of more than 5 CTC columns between two
+    characters (the recogniser sometimes drops the space of "471102 vom" but not the gap)."""
+    info = line.word_info
+    whole = [(line.text.strip(), line.score, 0.0, float(width))]
+    if info is None or not getattr(info, "words", None) or not info.line_txt_len:
+        return whole
+    if "".join("".join(chars) for chars in info.words) != "".join(line.text.split()):
+        return whole
+    # Character confidences of the non-space characters, in order (RapidOCR keeps one per character).
+    confs = [c for ch, c in zip(line.text, info.confs, strict=False) if not ch.isspace()]
+    column = width / float(info.line_txt_len)
+    out: list[tuple[str, float, float, float]] = []
+    used = 0
+    for chars, cols in zip(info.words, info.word_cols, strict=True):
+        scores = confs[used : used + len(chars)] or [line.score]
+        used += len(chars)
+        out.append(("".join(chars), float(np.mean(scores)), min(cols) * column, (max(cols) + 1) * column))
+    return out
+
+
+def _ink_rows(crop: np.ndarray) -> tuple[int, int, np.ndarray] | None:
+    """(first, end) rows of the text in a greyscale line crop and the crop's ink mask; None where the crop
+    has no clear ink. The rows are the strongest run of inked rows (a one-row gap does not end a run), so
+    the ascenders or descenders of the lines above and below that reach into a tall box are not counted."""
+    height = crop.shape[0]
+    if height < 6:
+        return None
+    ink_level, paper = np.percentile(crop, (2, 90))
+    if paper - ink_level < 40:
+        return None
+    ink = crop < (ink_level + paper) / 2
+    counts = ink.sum(axis=1)
+    inked = counts >= max(1.0, 0.03 * float(counts.max()))
+    best: tuple[int, int] | None = None
+    best_ink, start = -1, None
+    for row in range(height + 1):
+        if row < height and (inked[row] or (start is not None and row + 1 < height and inked[row + 1])):
+            start = row if start is None else start
+            continue
+        if start is not None:
+            total = int(counts[start:row].sum())
+            if total > best_ink:
+                best, best_ink = (start, row), total
+            start = None
+    return None if best is None else (best[0], best[1], ink)
+
+
+def _crop_to_page(quad: np.ndarray, width: int, height: int, u0: float, v0: float, u1: float, v1: float) -> np.ndarray:
+    """The rectangle [u0, u1] × [v0, v1] of a line's crop (``width`` × ``height`` px, cut along ``quad``:
+    top-left, top-right, bottom-right, bottom-left) as 4 points on the page the quad is on."""
+    tl, tr, _, bl = quad.astype(float)
+    across, down = (tr - tl) / width, (bl - tl) / height
+    return np.array([tl + across * u + down * v for u, v in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))])
+
+
+def _rgb(grey: np.ndarray) -> np.ndarray:
+    """A greyscale crop as the 3-channel array the models take."""
+    return np.repeat(grey[:, :, np.newaxis], 3, axis=2) if grey.ndim == 2 else grey
 
 
 def _quiet_rapidocr_logging() -> None:

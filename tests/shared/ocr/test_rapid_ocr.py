@@ -160,3 +160,58 @@ def test_the_recogniser_reads_latin_and_greek_only() -> None:
             assert expected in characters
         assert not {"中", "の", "한", "ก"} & set(characters)
         assert len(characters) < 1500
+
+
+def _two_columns(font: ImageFont.FreeTypeFont) -> tuple[Image.Image, dict[str, tuple[int, int, int, int]]]:
+    """A 200 dpi-like page with a header row whose columns are far apart and a value below the middle one;
+    returns the page and each word's inked box (x0, top, x1, bottom) as drawn."""
+    page = Image.new("L", (1600, 500), 255)
+    draw = ImageDraw.Draw(page)
+    drawn = {}
+    for text, x, y in (("Beschreibung", 100, 200), ("Fälligkeit", 700, 200), ("Teilzahlung", 1000, 200),
+                       ("05.03.2019", 700, 250)):  # fmt: skip
+        draw.text((x, y), text, fill=0, font=font)
+        drawn[text] = draw.textbbox((x, y), text, font=font)
+    return page, drawn
+
+
+def test_word_boxes_are_the_printed_words_whatever_size_detection_ran_at() -> None:
+    """Boxes are measured on the full-resolution line: each word's own columns (a wide gap inside one detected
+    run stays wide) and its line's inked rows plus 35 % above and below, as the layout extractor expects."""
+    font = ImageFont.truetype("DejaVuSans.ttf", 28)
+    page, drawn = _two_columns(font)
+    words = {w.text: w for w in default_ocr_engine().recognize(page)}
+    assert set(drawn) <= set(words)
+    for text, (x0, top, x1, bottom) in drawn.items():
+        word = words[text]
+        assert abs(word.x0 - x0) <= 4 and abs(word.x1 - x1) <= 4, (text, word, drawn[text])
+        ink = bottom - top
+        assert top - 0.5 * ink <= word.top <= top and bottom <= word.bottom <= bottom + 0.5 * ink, (text, word)
+    # "Fälligkeit" ends 300 px before "Teilzahlung" starts: the gap is the printed one, not a CTC guess.
+    assert words["Teilzahlung"].x0 - words["Fälligkeit"].x1 > 100
+
+
+def test_a_monospaced_page_is_not_turned_upside_down() -> None:
+    """The orientation vote reads pieces of lines at full resolution (a whole 37:1 line squeezed into the
+    classifier's 4:1 input read Courier print as turned 180°)."""
+    font = ImageFont.truetype("DejaVuSansMono.ttf", 26)
+    page = Image.new("L", (1654, 1200), 255)
+    draw = ImageDraw.Draw(page)
+    for row, text in enumerate(
+        (
+            "MUSTERLIEFERANT GMBH          Beleg-Nr      : R87654321012345",
+            "BAHNHOFSTRASSE 99             Beleg-Datum   : 06.08.2013",
+            "99199 MUSTERHAUSEN            Bestell-Nr    : B123456789",
+            "USt-IdNr : DE123456789        Lieferschein-Nr : L87654321012345",
+            "4123456000014 ZS997   100,0000 Stk.   1   1,0000   19,0   100,00",
+            "Rechnungsrabatt 1: 2,00% Basisbetrag: 280,00, MwSt.-% 19,0",
+        )
+    ):
+        draw.text((60, 80 + 60 * row), text, fill=0, font=font)
+    engine = default_ocr_engine()
+    assert isinstance(engine, RapidOcrEngine)
+    for turns, expected in ((0, 0), (2, 2)):
+        words = engine.recognize(page.rotate(90 * turns))
+        assert "MUSTERLIEFERANT" in [w.text for w in words]
+        heading = next(w for w in words if w.text == "MUSTERLIEFERANT")
+        assert (heading.top < 600) == (expected == 0)
