@@ -148,12 +148,15 @@ def papyr_pages_reader() -> Callable[[list[Path]], list[str]]:
     assert isinstance(engine, RapidOcrEngine)
 
     def pages(paths: list[Path]) -> list[str]:
-        images = []
-        for path in paths:
-            with Image.open(path) as image:
-                images.append(image.convert("RGB"))
+        # Opened, not decoded: the engine decodes each file itself, as Tesseract does (a JPEG as luminance only).
+        images = [Image.open(path) for path in paths]
+        try:
+            results = engine.recognize_pages(images)
+        finally:
+            for image in images:
+                image.close()
         texts = []
-        for words in engine.recognize_pages(images):
+        for words in results:
             if isinstance(words, Exception):
                 raise words
             texts.append(normalize(reading_order_text([(w.x0, w.top, w.x1, w.bottom, w.text) for w in words])))

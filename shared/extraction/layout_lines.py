@@ -145,9 +145,9 @@ def _ocr_slope(words: list[Word]) -> float:
             left, right = (word, other) if word.x0 <= other.x0 else (other, word)
             run = (right.x0 + right.x1 - left.x0 - left.x1) / 2
             if (
-                0 <= right.x0 - left.x1 < 2 * height
+                -2 <= right.x0 - left.x1 < 2 * height
                 and abs((other.bottom - other.top) - height) < 0.25 * height
-                and run > 2 * height
+                and run > height
             ):
                 slopes.append((centre(right) - centre(left)) / run)
     if len(slopes) < 8:

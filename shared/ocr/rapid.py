@@ -23,6 +23,7 @@ resolution detection ran at. A run is kept whole where its words do not add up t
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -39,6 +40,7 @@ from shared.documents.content import Word
 from shared.ocr.models import model_set
 from shared.ocr.prepare import (
     PageFrame,
+    decode_grey,
     estimate_skew,
     greyscale,
     straighten,
@@ -138,7 +140,7 @@ class RapidOcrEngine:
         if min(width, height) < _MIN_SIDE or max(width, height) > _MAX_ASPECT * min(width, height):
             raise UnreadablePage(f"not a page: {width}x{height} pixels")
         engine = self._get_engine()
-        frame, page, quads = self._prepare(engine, greyscale(upright(image)))
+        frame, page, quads = self._prepare(engine, greyscale(upright(decode_grey(image))))
         if not len(quads):
             return []
         from rapidocr.utils.process_img import get_rotate_crop_image
@@ -343,22 +345,58 @@ def _line_words(line: _Line) -> list[tuple[str, float, np.ndarray]]:
     top, bottom, ink = rows
     pad = _BAND_PAD * (bottom - top)
     v0, v1 = max(0.0, top - pad), min(float(height), bottom + pad)
-    columns: np.ndarray = np.asarray(ink[top:bottom].any(axis=0), dtype=bool)
+    counts = ink[top:bottom].sum(axis=0)
     pieces = _word_columns(line, width)
+    # Where one word ends and the next begins: the widest blank run of columns between the centres of the
+    # last character of the one and the first of the next (the narrowest inked column where they touch).
+    # Before the first word and after the last, the detector's margin may hold the edge of a word of the
+    # next run: the line ends at the first blank run within one character pitch of its outer characters.
+    pitch = _pitch(pieces, bottom - top)
+    centre = int(pieces[0][2])
+    start, _ = _gap(counts[max(0, int(centre - pitch)) : centre][::-1], first_blank=True)
+    bounds = [centre - start]
+    for (_, _, _, last), (_, _, first, _) in itertools.pairwise(pieces):
+        a, b = int(last), max(int(last) + 1, int(np.ceil(first)))
+        end, start = _gap(counts[a:b])
+        bounds.extend((a + end, a + start))
+    centre = int(pieces[-1][3])
+    end, _ = _gap(counts[centre : int(centre + pitch) + 1], first_blank=True)
+    bounds.append(min(width, centre + end))
     out: list[tuple[str, float, np.ndarray]] = []
-    for index, (text, score, left, right) in enumerate(pieces):
-        # The word's inked columns, searched between the midpoints to its neighbours' CTC estimates.
-        low = 0.0 if index == 0 else (pieces[index - 1][3] + left) / 2
-        high = float(width) if index == len(pieces) - 1 else (right + pieces[index + 1][2]) / 2
-        inked = np.flatnonzero(columns[int(low) : max(int(low) + 1, int(np.ceil(high)))])
-        u0, u1 = (int(low) + float(inked[0]), int(low) + float(inked[-1]) + 1) if len(inked) else (left, right)
+    for index, (text, score, _, _) in enumerate(pieces):
+        low, high = bounds[2 * index], bounds[2 * index + 1]
+        inked = np.flatnonzero(counts[low:high])
+        u0, u1 = (low + float(inked[0]), low + float(inked[-1]) + 1) if len(inked) else (float(low), float(high))
         out.append((text, score, _crop_to_page(line.quad, width, height, u0, v0, u1, v1)))
     return out
 
 
+def _gap(counts: np.ndarray, *, first_blank: bool = False) -> tuple[int, int]:
+    """(start, end) of the widest (or the first) run of blank columns in ``counts`` (ink per column), or
+    the narrowest inked column as an empty run where there is no blank one."""
+    blank = np.concatenate(([False], counts == 0, [False]))
+    edges = np.flatnonzero(np.diff(blank.astype(np.int8)))
+    if len(edges):
+        starts, ends = edges[0::2], edges[1::2]
+        chosen = 0 if first_blank else int(np.argmax(ends - starts))
+        return int(starts[chosen]), int(ends[chosen])
+    if first_blank:
+        return len(counts), len(counts)
+    column = int(np.argmin(counts)) if len(counts) else 0
+    return column, column
+
+
+def _pitch(pieces: list[tuple[str, float, float, float]], text_height: int) -> float:
+    """Character pitch of a line in crop pixels (centre to centre), from its words' CTC placements; about
+    0.6 × the text's height where no word has two characters."""
+    spans = [(last - first) / (len(text) - 1) for text, _, first, last in pieces if len(text) > 1 and last > first]
+    return float(np.median(spans)) if spans else 0.6 * text_height
+
+
 def _word_columns(line: _Line, width: int) -> list[tuple[str, float, float, float]]:
-    """(text, confidence, left, right) of each word of a line, left/right in crop pixels as the recogniser's
-    CTC columns place them; the whole line as one word where the words do not add up to the line's text.
+    """(text, confidence, first, last) of each word of a line: the centres of its first and last characters
+    in crop pixels, as the recogniser's CTC columns place them; the whole line as one word where the words
+    do not add up to the line's text.
     Words are split at spaces and, as RapidOCR does, at a gap of more than 5 CTC columns between two
     characters (the recogniser sometimes drops the space of "471102 vom" but not the gap)."""
     info = line.word_info
@@ -375,7 +413,7 @@ def _word_columns(line: _Line, width: int) -> list[tuple[str, float, float, floa
     for chars, cols in zip(info.words, info.word_cols, strict=True):
         scores = confs[used : used + len(chars)] or [line.score]
         used += len(chars)
-        out.append(("".join(chars), float(np.mean(scores)), min(cols) * column, (max(cols) + 1) * column))
+        out.append(("".join(chars), float(np.mean(scores)), (min(cols) + 0.5) * column, (max(cols) + 0.5) * column))
     return out
 
 
