@@ -137,10 +137,10 @@ def test_a_three_page_tiff_gives_three_pages() -> None:
 def test_the_int8_models_are_built_once_from_the_packaged_ones() -> None:
     import onnx
 
-    path = quantized_model("rec")
+    path = quantized_model("det")
     assert path.parent == cache_dir() and path.exists()
     built_at = path.stat().st_mtime
-    assert quantized_model("rec") == path and path.stat().st_mtime == built_at  # cached, not rebuilt
+    assert quantized_model("det") == path and path.stat().st_mtime == built_at  # cached, not rebuilt
     ops = {node.op_type for node in onnx.load(str(path)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
 
@@ -152,7 +152,7 @@ def test_the_recogniser_reads_latin_and_greek_only() -> None:
 
     from shared.ocr.models import pruned_rec_model
 
-    for path in (pruned_rec_model(), quantized_model("rec")):
+    for path in (pruned_rec_model(),):  # the int8 copy (``int8_rec``) is cut from this one
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         characters = session.get_modelmeta().custom_metadata_map["character"].splitlines()
         assert session.get_outputs()[0].shape[-1] == len(characters) + 2  # + CTC blank and space
