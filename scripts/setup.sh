@@ -27,6 +27,8 @@ fi
 .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
 # checkov (Terraform policy checks) pins packaging<24, which pytest 8 cannot share: its own venv.
 [ -x .venv/tools/checkov/bin/checkov ] || infra/checks/install-checkov.sh
+# The int8 OCR models, made from RapidOCR's packaged ones (cached; a no-op once built).
+.venv/bin/python -m shared.ocr.models >/dev/null
 
 # Azurite (Azure Storage emulator) for the storage adapter tests.
 if [ ! -x node_modules/.bin/azurite-blob ]; then

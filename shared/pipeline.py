@@ -59,7 +59,7 @@ def _ocr_png(png: bytes) -> list[dict[str, Any]]:
             return [word.model_dump() for word in inference_client(inference_url).recognize_png(png)]
     # The in-process inference call: one page per call here (the gpu-inference service batches).
     with inference_span("ocr", batch_size=1), Image.open(BytesIO(png)) as image:
-        return [word.model_dump() for word in default_ocr_engine().recognize(image.convert("RGB"))]
+        return [word.model_dump() for word in default_ocr_engine().recognize(image)]
 
 
 def ocr_png(png: bytes) -> list[Word]:

@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
+from PIL import Image
 
 from app.metrics import Registry
 
 Words = list[dict[str, Any]]
-BatchRunner = Callable[[list[np.ndarray]], list["Words | Exception"]]
+BatchRunner = Callable[[list[Image.Image]], list["Words | Exception"]]
 
 
 class QueueFull(Exception):
@@ -29,7 +29,7 @@ class QueueFull(Exception):
 
 @dataclass
 class _Pending:
-    page: np.ndarray
+    page: Image.Image
     future: asyncio.Future[Words]
     queued_at: float = field(default_factory=time.perf_counter)
 
@@ -73,7 +73,7 @@ class MicroBatcher:
     def queue_depth(self) -> float:
         return float(self._queue.qsize()) if self._queue is not None else 0.0
 
-    async def recognize(self, pages: list[np.ndarray]) -> list[Words]:
+    async def recognize(self, pages: list[Image.Image]) -> list[Words]:
         """Words of each page; raises the first failing page's error (after all pages finished)."""
         queue = self._ensure_running()
         if queue.qsize() + len(pages) > self.max_queue:

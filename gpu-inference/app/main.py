@@ -1,7 +1,8 @@
 """HTTP API: POST /v1/ocr (page images → words with boxes), POST /v1/tamper (scan regions → edit
 scores), /healthz, /readyz, /metrics.
 
-Request: multipart/form-data with one or more `page` files (PNG/JPEG/TIFF), or a raw image body.
+Request: multipart/form-data with one or more `page` files (PNG/JPEG/TIFF), or a raw image body; each
+frame of a multi-page TIFF (or GIF/WebP) is a page of its own, in order.
 Response: {"pages": [{"width", "height", "words": [{"text", "x0", "top", "x1", "bottom", "confidence"}]}],
 "providers": [...]}. Errors: 400 unreadable or oversized image, 422 a page the OCR could not process,
 503 queue full (retry later).
@@ -35,15 +36,25 @@ from starlette.routing import Route
 from app import ocr, tamper
 from app.batching import BatchRunner, MicroBatcher, QueueFull
 from app.metrics import Registry
+from shared.ocr.prepare import page_images
 
 MAX_PIXELS = 40_000_000
+MAX_FRAMES = 50
 
 
-def _page(data: bytes) -> np.ndarray:
+def _pages(data: bytes) -> list[Image.Image]:
+    """The pages of one image file (every frame of a multi-page TIFF), decoded and size-checked."""
     image = Image.open(io.BytesIO(data))
     if image.width * image.height > MAX_PIXELS:
         raise ValueError(f"image too large: {image.width}x{image.height}")
-    return np.asarray(image.convert("RGB"))
+    if getattr(image, "n_frames", 1) > MAX_FRAMES:
+        raise ValueError(f"too many pages: {image.n_frames} (at most {MAX_FRAMES})")
+    pages = []
+    for frame in page_images(image):
+        if frame.width * frame.height > MAX_PIXELS:
+            raise ValueError(f"image too large: {frame.width}x{frame.height}")
+        pages.append(frame.convert("RGB"))
+    return pages
 
 
 def create_app(
@@ -124,7 +135,7 @@ def create_app(
                 blobs = [await f.read() for f in form.getlist("page") if not isinstance(f, str)]
             else:
                 blobs = [await request.body()]
-            pages = [_page(blob) for blob in blobs if blob]
+            pages = [page for blob in blobs if blob for page in _pages(blob)]
         except Exception as failure:  # a bad image is the caller's error, never a crash
             return error(400, f"unreadable image: {failure}")
         if not pages:
@@ -138,7 +149,7 @@ def create_app(
         metrics.inc("papyr_ocr_pages_total", len(pages))
         latency.observe(time.perf_counter() - started)
         results = [
-            {"width": page.shape[1], "height": page.shape[0], "words": page_words}
+            {"width": page.width, "height": page.height, "words": page_words}
             for page, page_words in zip(pages, words, strict=True)
         ]
         return JSONResponse({"pages": results, "providers": ocr.providers()})

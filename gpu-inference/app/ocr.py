@@ -1,11 +1,11 @@
-"""OCR with RapidOCR's bundled PP-OCR ONNX models; CUDA execution provider when a GPU is there.
+"""OCR for the service: the same engine as the embedded host (``shared.ocr.rapid.RapidOcrEngine``, page
+preparation included), with the CUDA execution provider when onnxruntime-gpu sees a GPU.
 
-What a batch shares: one worker-thread call runs every page of the batch through the same loaded
-sessions, back to back, so the GPU (or the CPU's threads) never waits on the event loop between
-pages. Each page still goes through detection, classification and recognition on its own:
-recognising the text lines of several pages in one ONNX batch pads every line to the widest line of
-its batch, and that changes the recognised text (measured on SROIE receipts: 17 of 59 lines of one
-receipt differed), so a page's words would depend on which other pages shared its batch.
+What a batch shares: one call runs every page of the batch on the loaded sessions. On a CPU the pages
+run in parallel, one single-threaded worker per core; each page goes through orientation,
+resolution normalisation, detection and recognition on its own. Recognising several pages' text
+lines in one ONNX batch would pad each line to the widest line of its batch, which changes recognised
+text, so a page's words would depend on which other pages shared its batch.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import numpy as np
 import onnxruntime as ort
+from PIL import Image
+
+from shared.ocr.rapid import RapidOcrEngine
 
 _lock = threading.Lock()
-_engine: Any = None
+_engine: RapidOcrEngine | None = None
 
 
 def providers() -> list[str]:
@@ -25,44 +27,22 @@ def providers() -> list[str]:
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
-def engine() -> Any:
+def engine() -> RapidOcrEngine:
+    """The loaded engine (models are loaded, and int8 copies built if needed, on first call)."""
     global _engine
     with _lock:
         if _engine is None:
-            from rapidocr import RapidOCR
-
             use_cuda = "CUDAExecutionProvider" in providers()
-            params: dict[str, Any] = {f"{stage}.engine_cfg.use_cuda": use_cuda for stage in ("Det", "Cls", "Rec")}
-            params["Global.log_level"] = "error"
-            _engine = RapidOCR(params=params)
+            # On a GPU the float models are the fast ones (int8 QDQ is a CPU optimisation).
+            _engine = RapidOcrEngine(use_cuda=use_cuda, int8=not use_cuda)
+            _engine.warm_up()
         return _engine
 
 
-def recognize(image: np.ndarray) -> list[dict[str, Any]]:
-    """Words (text runs) of one page, boxes in its pixels."""
-    return _words(engine()(image))
-
-
-def recognize_batch(images: list[np.ndarray]) -> list[list[dict[str, Any]] | Exception]:
+def recognize_batch(pages: list[Image.Image]) -> list[list[dict[str, Any]] | Exception]:
     """Words of each page, in order, or the error of a page that failed (it fails alone); meant to be
     called once per batch, in one worker thread."""
     results: list[list[dict[str, Any]] | Exception] = []
-    for image in images:
-        try:
-            results.append(recognize(image))
-        except Exception as error:  # one unreadable page must not fail the other requests' pages
-            results.append(error)
+    for outcome in engine().recognize_pages(pages):
+        results.append(outcome if isinstance(outcome, Exception) else [word.model_dump() for word in outcome])
     return results
-
-
-def _words(result: Any) -> list[dict[str, Any]]:
-    words: list[dict[str, Any]] = []
-    if getattr(result, "boxes", None) is None or getattr(result, "txts", None) is None:
-        return words
-    for box, text, score in zip(result.boxes, result.txts, result.scores, strict=False):
-        xs = [float(p[0]) for p in box]
-        ys = [float(p[1]) for p in box]
-        words.append(
-            {"text": text, "x0": min(xs), "top": min(ys), "x1": max(xs), "bottom": max(ys), "confidence": float(score)}
-        )
-    return words

@@ -4,10 +4,13 @@ any e-invoice XML it carries. Classification and extraction work on this, never 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.ports.blobs import BlobNotFound, BlobStore
+if TYPE_CHECKING:
+    # Imported where used: the gpu-inference image ships this module (Word) without shared.ports.
+    from shared.ports.blobs import BlobStore
 
 
 class ContentKind(StrEnum):
@@ -71,6 +74,8 @@ def content_blob_name(invoice_id: str) -> str:
 
 def read_cached_content(blobs: BlobStore, invoice_id: str) -> DocumentContent | None:
     """The content the classify activity cached; None when it is not there (never read, or unreadable)."""
+    from shared.ports.blobs import BlobNotFound
+
     try:
         return DocumentContent.model_validate_json(blobs.get(content_blob_name(invoice_id)))
     except (BlobNotFound, ValueError):

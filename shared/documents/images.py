@@ -93,11 +93,12 @@ def _ocr_frame(frame: Image.Image, number: int, ocr: OcrEngine, content: Documen
     if image.width * image.height > MAX_OCR_PIXELS:
         factor = (image.width * image.height / MAX_OCR_PIXELS) ** 0.5
         image = image.resize((max(1, int(image.width / factor)), max(1, int(image.height / factor))))
-    rgb = image.convert("RGB")
+    if image.mode not in ("L", "RGB"):  # CMYK, palette, 16-bit, alpha: one plain mode for every engine
+        image = image.convert("RGB")
     words = [
         Word(text=w.text, x0=w.x0, top=w.top, x1=w.x1, bottom=w.bottom, confidence=w.confidence)
-        for w in ocr.recognize(rgb)
+        for w in ocr.recognize(image)
         if w.text.strip()
     ]
     words.sort(key=lambda w: (round(w.top), w.x0))
-    return Page(number=number, width=float(rgb.width), height=float(rgb.height), words=words, ocr=True)
+    return Page(number=number, width=float(image.width), height=float(image.height), words=words, ocr=True)

@@ -164,7 +164,7 @@ def _ocr_page(document: pypdfium2.PdfDocument, page: Page, ocr: OcrEngine, conte
         page.width, page.height = float(width_pt), float(height_pt)
     # pdfium renders the page as displayed (crop box, rotation applied), the frame of text-layer words.
     sx, sy = page.width / image.width, page.height / image.height
-    words = ocr.recognize(image.convert("RGB"))
+    words = ocr.recognize(image)  # greyscale, as rendered: any OcrEngine takes any PIL mode
     page.words = [
         Word(text=w.text, x0=w.x0 * sx, top=w.top * sy, x1=w.x1 * sx, bottom=w.bottom * sy, confidence=w.confidence)
         for w in words

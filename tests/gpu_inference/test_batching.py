@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -75,8 +74,8 @@ def test_concurrent_requests_share_one_batch_and_match_unbatched_results(service
     assert _metric(metrics, "papyr_ocr_request_seconds_count") == 3
 
     for response, png in zip(responses, strips, strict=True):
-        unbatched = ocr.recognize(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
-        assert response.json()["pages"][0]["words"] == unbatched
+        unbatched = ocr.engine().recognize(Image.open(io.BytesIO(png)).convert("RGB"))
+        assert response.json()["pages"][0]["words"] == [word.model_dump() for word in unbatched]
     assert "RESTORAN" in " ".join(w["text"] for w in responses[0].json()["pages"][0]["words"])
 
 

@@ -54,3 +54,18 @@ def test_oversized_image_is_refused(client: TestClient) -> None:
     response = client.post("/v1/ocr", content=buffer.getvalue(), headers={"content-type": "image/png"})
     assert response.status_code == 400
     assert "too large" in response.json()["error"]
+
+
+def test_each_page_of_a_multi_page_tiff_is_read(client: TestClient, shared_data: Path) -> None:
+    receipt = Image.open(shared_data / "sroie" / "007.jpg").convert("RGB").crop((150, 180, 650, 500))
+    pages = [receipt, receipt.transpose(Image.Transpose.ROTATE_180), Image.new("RGB", (300, 200), "white")]
+    buffer = io.BytesIO()
+    pages[0].save(buffer, format="TIFF", save_all=True, append_images=pages[1:])
+    response = client.post("/v1/ocr", files={"page": ("scan.tif", buffer.getvalue(), "image/tiff")})
+    assert response.status_code == 200, response.text
+    read = response.json()["pages"]
+    assert [(p["width"], p["height"]) for p in read] == [(500, 320), (500, 320), (300, 200)]
+    # The upside-down page is turned by the shared page preparation, as in the embedded engine.
+    for page in read[:2]:
+        assert "RESTORAN" in " ".join(w["text"] for w in page["words"])
+    assert read[2]["words"] == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,24 @@ def test_empty_document_gives_an_empty_extraction() -> None:
     extraction = extract_layout(DocumentContent(kind=ContentKind.PDF, pages=[]))
     assert extraction.fields == {}
     assert extraction.warnings == ["no text on any page"]
+
+
+def test_a_skewed_scan_keeps_a_label_and_its_value_on_one_line() -> None:
+    """OCR boxes are in the scan's own pixels: on a page scanned 1° askew, a label at the left and its value
+    at the right edge are ~20 px apart in height, more than half a text height. Lines of a scanned page are
+    formed with the skew (read from neighbouring words of one line) taken out; a text layer is left as is."""
+    from shared.documents.content import Page, Word
+    from shared.extraction.layout_lines import page_lines
+
+    slope = math.tan(math.radians(1.0))
+    words = []
+    for row in range(12):
+        y = 100 + 40 * row
+        for x, text in ((100, f"Label{row}"), (160, "of"), (186, "the"), (220, "row"), (1300, f"{row},00")):
+            centre = y + slope * x
+            words.append(Word(text=text, x0=x, top=centre - 6, x1=x + 8 * len(text), bottom=centre + 6, confidence=0.9))
+    scanned = page_lines(Page(number=1, width=1654, height=2339, words=words, ocr=True))
+    assert len(scanned) == 12
+    assert all(line.text.endswith(f"\t{index},00") for index, line in enumerate(scanned))
+    text_layer = page_lines(Page(number=1, width=1654, height=2339, words=words, ocr=False))
+    assert len(text_layer) > 12  # no skew correction for a text layer (it is never scanned askew)
