@@ -47,6 +47,7 @@ FEATURES = tuple(f"{context}:{stat}" for context in CONTEXTS for stat in TILE_ST
 NEIGHBOURS = 6  # nearest words that make a target's local context
 ELA_QUALITY = 90
 MAX_PIXELS = 40_000_000
+MAX_FEATURE_PIXELS = 16_000_000  # larger pages (600 dpi scans) are measured downscaled: bounded memory
 MAX_REFERENCES = 400  # reference words per page: enough for robust statistics, bounded cost
 
 
@@ -212,6 +213,10 @@ def _gap(a: Box, b: Box) -> float:
     return float(np.hypot(dx, 2 * dy))
 
 
+def _scaled(box: Box, factor: float) -> Box:
+    return (box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor)
+
+
 def _evenly(boxes: list[Box], limit: int) -> list[Box]:
     if len(boxes) <= limit:
         return boxes
@@ -222,6 +227,12 @@ def region_features(grey: np.ndarray, targets: list[Box], references: list[Box])
     """For each target box: a (tiles x FEATURES) matrix of robust z-scores: each tile against the
     page's reference words, against the median of the token's other tiles, and against the median
     of the nearest words' tiles. With no references, the targets are their own reference."""
+    if grey.size > MAX_FEATURE_PIXELS:
+        factor = float(np.sqrt(MAX_FEATURE_PIXELS / grey.size))
+        size = (max(1, int(grey.shape[1] * factor)), max(1, int(grey.shape[0] * factor)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        targets = [_scaled(box, factor) for box in targets]
+        references = [_scaled(box, factor) for box in references]
     maps = PageMaps(grey)
     words = references or targets
     cache: dict[Box, list[np.ndarray]] = {}
