@@ -2,7 +2,7 @@
 clean dev invoices, through the real read → extract → checks path.
 
     .venv/bin/python -m bench.fraud_suite [--sets zugferd invoice2data] [--limit N] [--rescans N]
-                                          [--seed S] [--json OUT] [--cases OUT.jsonl]
+                                          [--types T ...] [--seed S] [--json OUT] [--cases OUT.jsonl]
 
 For each case: a fresh temporary data directory (SQLite + local blobs); the case's vendor master,
 purchase orders and receipts imported; its history documents taken in by intake and run through the
@@ -196,7 +196,9 @@ class Runner:
         return ids
 
 
-def build_cases(sets: list[str], limit: int | None, rescans: int, seed: int) -> list[Case]:
+def build_cases(
+    sets: list[str], limit: int | None, rescans: int, seed: int, types: list[str] | None = None
+) -> list[Case]:
     sources = [pdf for name in sets for pdf in sorted((DATA / name).glob("*.pdf")) if pdf.with_suffix(".json").exists()]
     if limit:
         sources = sources[:limit]
@@ -219,6 +221,8 @@ def build_cases(sets: list[str], limit: int | None, rescans: int, seed: int) -> 
         rescan = rescan_case(source, random.Random(f"{seed}:{source.name}"))
         if rescan is not None:
             cases.append(rescan)
+    if types:  # the clean cases always stay: they are every type's false positives
+        cases = [case for case in cases if case.fraud_type is None or case.fraud_type in types]
     return cases
 
 
@@ -298,12 +302,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS))
     parser.add_argument("--limit", type=int, default=None, help="first N sources of each run (development)")
     parser.add_argument("--rescans", type=int, default=6, help="sources that also get an OCR re-scan case")
+    parser.add_argument("--types", nargs="+", default=None, help="only these fraud types (and the clean cases)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="write the result as JSON")
     parser.add_argument("--cases", type=Path, default=None, help="write one JSON line per case")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    cases = build_cases(args.sets, args.limit, args.rescans, args.seed)
+    cases = build_cases(args.sets, args.limit, args.rescans, args.seed, args.types)
     console.print(f"{len(cases)} cases built in {time.monotonic() - started:.0f} s")
     outcomes = []
     # Throw-away data directories in memory when the machine has /dev/shm (SQLite syncs every write).

@@ -23,7 +23,7 @@ from shared.forensics.findings import pdf_findings, producer_tool
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
-from shared.forensics.tokens import is_key_token
+from shared.forensics.tokens import scan_targets
 from shared.ports import Repository
 from shared.settings import Settings
 
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 KEY_FIELDS = ("total", "amount_due", "iban")
 OCR_CONFIDENCE = 0.9  # below this an OCR reading does not contradict the text layer
-MAX_REGIONS = 60  # amounts / IBAN parts scored per scanned page
+MAX_REGIONS = 150  # words with digits scored per scanned page (amounts and IBAN parts first)
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,8 @@ def _vendor_history(record: InvoiceRecord, result: PdfForensics, repo: Repositor
 
 
 def _regions(page: Page, shape: tuple[int, int]) -> tuple[list[Box], list[Box]]:
-    """Key tokens (targets) and all words (references) of an OCR'd image page, in the pixels of the
-    decoded image (the reader may have downscaled it for OCR)."""
+    """Words with a digit, amounts and IBAN parts first (targets), and all words (references) of an
+    OCR'd image page, in the pixels of the decoded image (the reader may have downscaled it for OCR)."""
     height, width = shape
     sx = width / page.width if page.width else 1.0
     sy = height / page.height if page.height else 1.0
@@ -205,8 +205,8 @@ def _regions(page: Page, shape: tuple[int, int]) -> tuple[list[Box], list[Box]]:
     def box(word: Any) -> Box:
         return (word.x0 * sx, word.top * sy, word.x1 * sx, word.bottom * sy)
 
-    targets = [box(w) for w in page.words if is_key_token(w.text)][:MAX_REGIONS]
-    return targets, [box(w) for w in page.words]
+    boxes = [box(w) for w in page.words]
+    return [boxes[i] for i in scan_targets([w.text for w in page.words], MAX_REGIONS)], boxes
 
 
 def _features(data: bytes, page: Page) -> tuple[list[Box], list[np.ndarray]]:

@@ -1,11 +1,15 @@
-"""Tampering features for scans and photos: error level and noise residual, glyph-sized tiles.
+"""Tampering features for scans and photos: noise, compression and glyph statistics, glyph-sized tiles.
 
-A scan is uniform in the ways a forger does not control: the paper has the same sensor noise
-everywhere, every glyph went through the same optics and the same JPEG compressions. Digits painted
-in by an image editor sit on a patch of flat "paper", are sharper or blurrier than their neighbours,
-and recompress differently (error-level analysis). Each candidate region (an amount, an IBAN) is cut
-into tiles about one glyph wide; each tile's statistics are compared with the same statistics over
-the page's other words (robust z-scores), so a document's own scan quality cancels out.
+A scan is uniform in the ways a forger does not control: the paper carries the same sensor noise
+everywhere, every glyph went through the same optics (the same blur) and the same JPEG compressions.
+Digits painted in by an image editor sit on a patch of flat "paper" (no sensor noise), are sharper
+(no scanner blur) or blurrier than their neighbours, have another weight, height or baseline, and
+were compressed one time fewer (their recompression error at the first compression's quality, the
+"JPEG ghost", differs). Each candidate region (every word with a digit: amounts, IBAN parts,
+numbers) is cut into tiles about one glyph wide; each tile's statistics are compared three ways, in
+units of the page's own spread (robust z-scores), so a document's own scan quality cancels out:
+with the page's words, with the other glyphs of the same token (one retyped digit among untouched
+ones), and with the words nearest to it (a whole retyped amount beside its label).
 
 Depends only on numpy, Pillow and OpenCV: the gpu-inference image runs this same module.
 """
@@ -19,20 +23,35 @@ import numpy as np
 from PIL import Image
 
 Box = tuple[float, float, float, float]
-FEATURES = (
+Tile = tuple[int, int, int, int]
+ELA_QUALITIES = (70, 85, 95)  # recompression error over a range of qualities: where a region was compressed before
+TILE_STATS = (
+    *(f"ela{q}" for q in ELA_QUALITIES),
     "ela_background",
-    "ela_ink",
     "noise_background",
     "flat_background",
     "ink_darkness",
     "edge_sharpness",
+    "edge_laplacian",
     "ink_share",
     "paper_level",
     "blockiness",
+    "ink_top",
+    "ink_bottom",
+    "stroke_width",
+    "noise_min",
+    "paper_local",
 )
+CONTEXTS = ("page", "token", "nearby")
+FEATURES = tuple(f"{context}:{stat}" for context in CONTEXTS for stat in TILE_STATS)
+NEIGHBOURS = 6  # nearest words that make a target's local context
 ELA_QUALITY = 90
 MAX_PIXELS = 40_000_000
+MAX_FEATURE_PIXELS = 16_000_000  # larger pages (600 dpi scans) are measured downscaled: bounded memory
 MAX_REFERENCES = 400  # reference words per page: enough for robust statistics, bounded cost
+
+
+_KERNEL = np.ones((3, 3), np.uint8)
 
 
 class PageMaps:
@@ -42,12 +61,20 @@ class PageMaps:
         self.grey = grey.astype(np.float32)
         self.paper = float(np.percentile(grey, 90))
         self.ink = self.grey < self.paper - 60
-        recompressed = _jpeg_roundtrip(grey, ELA_QUALITY).astype(np.float32)
-        self.ela = np.abs(self.grey - recompressed)
+        # Recompression errors as uint8 (|a - b| of two 8-bit images): a quarter of the memory of floats.
+        self.ela = cv2.absdiff(grey, _jpeg_roundtrip(grey, ELA_QUALITY))
+        self.ghosts = [cv2.absdiff(grey, _jpeg_roundtrip(grey, q)) for q in ELA_QUALITIES]
         self.residual = self.grey - cv2.medianBlur(grey, 3).astype(np.float32)
         gx = cv2.Sobel(self.grey, cv2.CV_32F, 1, 0, ksize=3)
         gy = cv2.Sobel(self.grey, cv2.CV_32F, 0, 1, ksize=3)
         self.gradient = np.hypot(gx, gy)
+        self.laplacian = np.abs(cv2.Laplacian(self.grey, cv2.CV_32F, ksize=1))
+        self.near_ink = cv2.dilate(self.ink.astype(np.uint8), _KERNEL).astype(bool)
+        # Local paper noise: RMS of the residual over 5x5 windows of paper (ink and its rim left out).
+        paper = (~self.near_ink).astype(np.float32)
+        energy = cv2.boxFilter(self.residual * self.residual * paper, -1, (5, 5), normalize=False)
+        count = cv2.boxFilter(paper, -1, (5, 5), normalize=False)
+        self.local_noise = np.sqrt(energy / np.maximum(count, 1.0))
 
 
 def load_grey(data: bytes) -> np.ndarray:
@@ -66,7 +93,7 @@ def _jpeg_roundtrip(grey: np.ndarray, quality: int) -> np.ndarray:
     return grey if decoded is None else np.asarray(decoded, dtype=np.uint8)
 
 
-def tiles(box: Box, shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+def tiles(box: Box, shape: tuple[int, int]) -> list[Tile]:
     """Glyph-sized tiles across a word box (pixels), overlapping by half a tile."""
     height_px, width_px = shape
     x0, top, x1, bottom = box
@@ -76,7 +103,7 @@ def tiles(box: Box, shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:
     step = max(2, int(height * 0.5))
     size = max(4, int(height))
     start, end = int(max(0, x0 - 1)), int(min(width_px, x1 + 1))
-    out: list[tuple[int, int, int, int]] = []
+    out: list[Tile] = []
     x = start
     while True:
         right = min(end, x + size)
@@ -88,34 +115,72 @@ def tiles(box: Box, shape: tuple[int, int]) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def tile_features(maps: PageMaps, tile: tuple[int, int, int, int]) -> np.ndarray:
+def tile_features(maps: PageMaps, tile: Tile) -> np.ndarray:
+    """The raw statistics (``TILE_STATS``) of one tile."""
     x0, y0, x1, y1 = tile
     ink = maps.ink[y0:y1, x0:x1]
-    background = ~cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    ela = maps.ela[y0:y1, x0:x1]
-    residual = maps.residual[y0:y1, x0:x1]
+    ink8 = ink.astype(np.uint8)
+    background = ~cv2.dilate(ink8, _KERNEL).astype(bool)
     grey = maps.grey[y0:y1, x0:x1]
-    gradient = maps.gradient[y0:y1, x0:x1]
     has_background = int(background.sum()) >= 4
-    has_ink = int(ink.sum()) >= 2
-    block = _blockiness(maps.grey, tile)
+    ghosts = [float(g[y0:y1, x0:x1].mean(dtype=np.float32)) for g in maps.ghosts]
+    if has_background:
+        residual = maps.residual[y0:y1, x0:x1][background]
+        ela_background = float(maps.ela[y0:y1, x0:x1][background].mean(dtype=np.float32))
+        noise = float(np.log1p(residual.std()))
+        flat = float((np.abs(residual) < 0.5).mean())
+        paper_level = float(grey[background].mean() - maps.paper) / 8
+    else:
+        ela_background = noise = flat = paper_level = 0.0
+    if int(ink.sum()) >= 2:
+        contrast = max(1.0, maps.paper - float(grey[ink].mean()))
+        # The glyph's edge zone: ink pixels next to paper and paper pixels next to ink.
+        edge = cv2.dilate(ink8, _KERNEL).astype(bool) & ~cv2.erode(ink8, _KERNEL).astype(bool)
+        sharpness = float(maps.gradient[y0:y1, x0:x1][edge].mean() / contrast)
+        laplacian = float(maps.laplacian[y0:y1, x0:x1][edge].mean() / contrast)
+        rows = np.flatnonzero(ink.any(axis=1))
+        height = max(1, y1 - y0)
+        outline = ink & ~cv2.erode(ink8, _KERNEL).astype(bool)
+        geometry = [
+            float(rows[0]) / height,
+            float(rows[-1]) / height,
+            float(ink.sum()) / max(1.0, float(outline.sum())),
+        ]
+        darkness = contrast / 255
+    else:
+        sharpness = laplacian = darkness = 0.0
+        geometry = [0.0, 0.0, 0.0]
+    # Paper: the flattest small window of the tile (a painted patch has no sensor noise, even when it
+    # covers a single glyph of the tile), and the paper's level against the paper around the tile (a
+    # fill colour picked by hand rarely matches; local, so shaded table rows and photos' uneven light cancel).
+    quiet = maps.local_noise[y0:y1, x0:x1][background]
+    noise_min = float(np.log1p(np.percentile(quiet, 10))) if quiet.size >= 4 else 0.0
+    pad = max(4, (y1 - y0) // 2)
+    ring_window = (slice(max(0, y0 - pad), y1 + pad), slice(max(0, x0 - pad), x1 + pad))
+    ring = maps.grey[ring_window][~maps.near_ink[ring_window]]
+    inside = grey[~maps.near_ink[y0:y1, x0:x1]]
+    paper_local = float(np.median(inside) - np.median(ring)) if inside.size >= 4 and ring.size >= 4 else 0.0
     return np.array(
         [
-            float(ela[background].mean()) if has_background else 0.0,
-            float(ela[ink].mean()) if has_ink else 0.0,
-            float(np.log1p(residual[background].std())) if has_background else 0.0,
-            float((np.abs(residual[background]) < 0.5).mean()) if has_background else 0.0,
-            float(maps.paper - grey[ink].mean()) / 255 if has_ink else 0.0,
-            float(gradient[ink].mean() / max(1.0, maps.paper - float(grey[ink].mean()))) if has_ink else 0.0,
+            *ghosts,
+            ela_background,
+            noise,
+            flat,
+            darkness,
+            sharpness,
+            laplacian,
             float(ink.mean()),
-            float(grey[background].mean() - maps.paper) / 8 if has_background else 0.0,
-            block,
+            paper_level,
+            _blockiness(maps.grey, tile),
+            *geometry,
+            noise_min,
+            paper_local,
         ],
         dtype=np.float32,
     )
 
 
-def _blockiness(grey: np.ndarray, tile: tuple[int, int, int, int]) -> float:
+def _blockiness(grey: np.ndarray, tile: Tile) -> float:
     """Mean step across the 8-pixel JPEG grid vs inside it: a region compressed on another grid
     (pasted with an offset) breaks the page's pattern."""
     x0, y0, x1, y1 = tile
@@ -131,22 +196,71 @@ def _blockiness(grey: np.ndarray, tile: tuple[int, int, int, int]) -> float:
     return float(np.log1p(on_grid.mean()) - np.log1p(off_grid.mean()))
 
 
-def region_features(grey: np.ndarray, targets: list[Box], references: list[Box]) -> list[np.ndarray]:
-    """For each target box: a (tiles x features) matrix of robust z-scores against the reference
-    words' tiles. With no references, the targets are their own reference."""
-    maps = PageMaps(grey)
-    reference_boxes = (references or targets)[:MAX_REFERENCES]
-    reference = [tile_features(maps, t) for box in reference_boxes for t in tiles(box, grey.shape)]
-    if not reference:
-        return [np.zeros((0, len(FEATURES)), dtype=np.float32) for _ in targets]
-    stack = np.stack(reference)
+def _spread(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     center = np.median(stack, axis=0)
-    spread = np.median(np.abs(stack - center), axis=0) * 1.4826 + 1e-3 + 0.05 * np.abs(center)
+    return center, np.median(np.abs(stack - center), axis=0) * 1.4826 + 1e-3 + 0.05 * np.abs(center)
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def _gap(a: Box, b: Box) -> float:
+    """Distance between two boxes (0 when they touch), vertical gaps weighted double: a line's
+    neighbours first."""
+    dx = max(0.0, max(a[0], b[0]) - min(a[2], b[2]))
+    dy = max(0.0, max(a[1], b[1]) - min(a[3], b[3]))
+    return float(np.hypot(dx, 2 * dy))
+
+
+def _scaled(box: Box, factor: float) -> Box:
+    return (box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor)
+
+
+def _evenly(boxes: list[Box], limit: int) -> list[Box]:
+    if len(boxes) <= limit:
+        return boxes
+    return [boxes[i] for i in np.linspace(0, len(boxes) - 1, limit).astype(int)]
+
+
+def region_features(grey: np.ndarray, targets: list[Box], references: list[Box]) -> list[np.ndarray]:
+    """For each target box: a (tiles x FEATURES) matrix of robust z-scores: each tile against the
+    page's reference words, against the median of the token's other tiles, and against the median
+    of the nearest words' tiles. With no references, the targets are their own reference."""
+    if grey.size > MAX_FEATURE_PIXELS:
+        factor = float(np.sqrt(MAX_FEATURE_PIXELS / grey.size))
+        size = (max(1, int(grey.shape[1] * factor)), max(1, int(grey.shape[0] * factor)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        targets = [_scaled(box, factor) for box in targets]
+        references = [_scaled(box, factor) for box in references]
+    maps = PageMaps(grey)
+    words = references or targets
+    cache: dict[Box, list[np.ndarray]] = {}
+
+    def word_rows(box: Box) -> list[np.ndarray]:
+        if box not in cache:
+            cache[box] = [tile_features(maps, t) for t in tiles(box, grey.shape)]
+        return cache[box]
+
+    reference = [row for box in _evenly(words, MAX_REFERENCES) for row in word_rows(box)]
+    width = len(FEATURES)
+    if not reference:
+        return [np.zeros((0, width), dtype=np.float32) for _ in targets]
+    center, spread = _spread(np.stack(reference))
     out: list[np.ndarray] = []
     for box in targets:
-        rows = [tile_features(maps, t) for t in tiles(box, grey.shape)]
+        rows = word_rows(box)
         if not rows:
-            out.append(np.zeros((0, len(FEATURES)), dtype=np.float32))
+            out.append(np.zeros((0, width), dtype=np.float32))
             continue
-        out.append(np.clip((np.stack(rows) - center) / spread, -8, 8).astype(np.float32))
+        own = np.stack(rows)
+        if len(rows) > 1:
+            others = np.stack([np.median(np.delete(own, i, axis=0), axis=0) for i in range(len(rows))])
+        else:
+            others = own
+        near = sorted((w for w in words if not _overlap(w, box)), key=lambda w: _gap(w, box))[:NEIGHBOURS]
+        near_rows = [row for w in near for row in word_rows(w)]
+        local = np.median(np.stack(near_rows), axis=0) if near_rows else center
+        z = np.concatenate([own - center, own - others, own - local], axis=1) / np.tile(spread, len(CONTEXTS))
+        out.append(np.clip(z, -8, 8).astype(np.float32))
     return out

@@ -6,6 +6,7 @@ import re
 
 MONEY = re.compile(r"^[-(]?[€$£]?\d{1,3}(?:[.,' \u202f]?\d{3})*[.,]\d{2}[)]?$|^[-(]?[€$£]?\d+[.,]\d{2}[)]?$")
 IBAN_PART = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{2,}$")
+DIGIT = re.compile(r"\d")
 
 
 def is_amount(text: str) -> bool:
@@ -15,3 +16,13 @@ def is_amount(text: str) -> bool:
 def is_key_token(text: str) -> bool:
     """An amount or the start of an IBAN (OCR and text layers split IBANs in groups of four)."""
     return is_amount(text) or IBAN_PART.match(text.strip()) is not None
+
+
+def scan_targets(texts: list[str], limit: int) -> list[int]:
+    """Indexes of the words of a scanned page to score for edits, at most ``limit``: amounts and IBAN
+    parts first, then every other word with a digit. OCR often misreads a retyped amount (another
+    font, a digit set apart from the rest), so what it reads there need not look like an amount."""
+    keys = [i for i, text in enumerate(texts) if is_key_token(text)]
+    chosen = set(keys)
+    others = [i for i, text in enumerate(texts) if i not in chosen and DIGIT.search(text)]
+    return (keys + others)[:limit]

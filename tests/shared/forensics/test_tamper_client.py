@@ -11,6 +11,7 @@ import pytest
 
 from bench.fraud.tamper_generators import generate_scan_edit, scan_words
 from shared.forensics.client import InferenceTamperClient
+from shared.forensics.model import TamperModel
 from shared.ocr.client import InferenceRejected, InferenceUnavailable
 
 
@@ -22,7 +23,7 @@ def test_an_edited_scan_region_scores_high_through_the_service(inference_service
     answer = client.score_image(case.data, [case.region], [box for _, box in scan_words(source)])
     client.close()
     assert answer.scores[0] >= answer.threshold
-    assert answer.model == "scan-tamper-1"
+    assert answer.model == TamperModel().version
 
 
 def test_5xx_is_retried_and_4xx_is_not() -> None:
