@@ -260,11 +260,11 @@ def _layers(line: list[_Char]) -> list[list[_Char]]:
     """A line's chars as layers, each read left to right: one, unless a text object's glyphs sit on top
     of another's (a new amount drawn over a covered one). Interleaving those would make one word of
     both ("652299,8,877"); apart, each is read as drawn."""
+    if not any(_drawn_over(a, b) for a, b in itertools.pairwise(line)):
+        return [line]  # the usual line: x-sorted, no glyph of one object on top of another's
     runs: dict[int, list[_Char]] = {}
     for char in line:
         runs.setdefault(char.run, []).append(char)
-    if len(runs) == 1:
-        return [line]
     layers: list[_Layer] = []
     for run in runs.values():
         layer = next((layer for layer in layers if not layer.overlaps(run)), None)
@@ -273,6 +273,13 @@ def _layers(line: list[_Char]) -> list[list[_Char]]:
             layers.append(layer)
         layer.add(run)
     return [sorted(layer.chars, key=lambda c: c.x0) for layer in layers]
+
+
+def _drawn_over(a: _Char, b: _Char) -> bool:
+    """Neighbours (by x) from different text objects whose glyphs overlap by over half a glyph."""
+    if a.run == b.run or a.text == " " or b.text == " ":
+        return False
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0.5 * min(a.x1 - a.x0, b.x1 - b.x0) > 0
 
 
 class _Layer:
