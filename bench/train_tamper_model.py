@@ -34,13 +34,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from bench.fraud import tamper_generators
-from bench.fraud.pdf_edit import changed_amount
 from bench.fraud.tamper_generators import (
     TamperCase,
-    _amount,
-    _jpeg,
-    _paint_amount,
-    _scan_pair,
     generate_scan_clean,
     generate_scan_edit,
     scan_words,
@@ -127,28 +122,15 @@ def careful_scan_edit(source: Path, rng: random.Random) -> list[TamperCase]:
     """Training only: a forger who hides the cheap traces of ``generate_scan_edit`` — scanner-like blur
     on the new digits and paper noise over the patch — so the model also learns the traces that remain
     (glyph size, weight and baseline, compression history) rather than the flat patch alone."""
-    amount = _amount(source, source.read_bytes())
-    if amount is None or amount.page != 0:
-        return []
-    scanned, scale, first, second = _scan_pair(source, rng)
-    new_text = changed_amount(amount.text, rng.randrange(8))
-    box = tuple(round(v * scale) for v in (amount.x0, amount.top, amount.x1, amount.bottom))
-    edited, patch = _paint_amount(scanned, box, new_text, rng)  # type: ignore[arg-type]
+    return generate_scan_edit(source, rng, fraud_type="scan_edit_careful", touch_up=_blur_and_noise)
+
+
+def _blur_and_noise(edited: Image.Image, patch: tuple[float, float, float, float], rng: random.Random) -> None:
     x0, top, x1, bottom = (int(patch[0]) - 2, int(patch[1]) - 2, int(patch[2]) + 2, int(patch[3]) + 2)
     area = edited.crop((x0, top, x1, bottom)).filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 0.9)))
     noise = np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(1.0, 3.5), (area.height, area.width))
     noisy = np.clip(np.asarray(area, dtype=np.float32) + noise, 0, 255).astype(np.uint8)
     edited.paste(Image.fromarray(noisy), (x0, top))
-    return [
-        TamperCase(
-            data=_jpeg(edited, second),
-            filename=f"{source.stem}.scan_edit_careful.jpg",
-            fraud_type="scan_edit_careful",
-            source=source.name,
-            detail={"old": amount.text, "new": new_text, "jpeg_quality": [first, second]},
-            region=patch,
-        )
-    ]
 
 
 def ocr_like(words: Words, rng: random.Random) -> Words:

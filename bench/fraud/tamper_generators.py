@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,7 +155,15 @@ def generate_scan_clean(source: Path, rng: random.Random) -> list[TamperCase]:
     ]
 
 
-def generate_scan_edit(source: Path, rng: random.Random) -> list[TamperCase]:
+def generate_scan_edit(
+    source: Path,
+    rng: random.Random,
+    *,
+    fraud_type: str = "scan_edit",
+    touch_up: Callable[[Image.Image, tuple[float, float, float, float], random.Random], None] | None = None,
+) -> list[TamperCase]:
+    """The amount painted over and retyped; ``touch_up`` (training variants) then works on the edited
+    image in place, around the patch, before it is saved as JPEG again."""
     data = source.read_bytes()
     amount = _amount(source, data)
     if amount is None or amount.page != 0:
@@ -163,11 +172,13 @@ def generate_scan_edit(source: Path, rng: random.Random) -> list[TamperCase]:
     new_text = changed_amount(amount.text, rng.randrange(8))
     box = tuple(round(v * scale) for v in (amount.x0, amount.top, amount.x1, amount.bottom))
     edited, patch = _paint_amount(scanned, box, new_text, rng)  # type: ignore[arg-type]
+    if touch_up is not None:
+        touch_up(edited, patch, rng)
     return [
         TamperCase(
             data=_jpeg(edited, second),
-            filename=f"{source.stem}.scan_edit.jpg",
-            fraud_type="scan_edit",
+            filename=f"{source.stem}.{fraud_type}.jpg",
+            fraud_type=fraud_type,
             source=source.name,
             detail={"old": amount.text, "new": new_text, "jpeg_quality": [first, second]},
             region=patch,
