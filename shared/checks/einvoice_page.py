@@ -16,13 +16,13 @@ import re
 from decimal import Decimal
 
 from shared.checks.evidence import field_locations, money_text
-from shared.documents.content import DocumentContent, Page, Word
+from shared.documents.content import DocumentContent, Page
 from shared.domain import Extraction, Finding, Severity, Source
+from shared.extraction.layout_lines import page_lines
 from shared.extraction.normalize import compact, iban_is_valid, parse_amount
 
 # An IBAN as printed: country, check digits, then groups (spaces or none); validated by checksum.
 _PRINTED_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-_LINE_TOLERANCE = 0.5  # of a word's height: words on one printed line
 _LABEL = {"total": "total", "amount_due": "amount due"}
 # The page's own reading counts when read this surely: on the dev sets such fields are all correct.
 CONFIDENT = 0.9
@@ -100,24 +100,13 @@ def _iban_finding(extraction: Extraction, pages: list[Page]) -> list[Finding]:
     ]
 
 
-def _lines(page: Page) -> list[list[Word]]:
-    lines: list[list[Word]] = []
-    for word in sorted(page.words, key=lambda w: (w.top, w.x0)):
-        height = max(word.bottom - word.top, 1.0)
-        if lines and abs(lines[-1][0].top - word.top) <= _LINE_TOLERANCE * height:
-            lines[-1].append(word)
-        else:
-            lines.append([word])
-    return [sorted(line, key=lambda w: w.x0) for line in lines]
-
-
 def _printed_amounts(pages: list[Page]) -> set[Decimal]:
     """Every amount printed, as absolute values: single words and two neighbours together
     ("1 163,40", "EUR 12,00")."""
     found: set[Decimal] = set()
     for page in pages:
-        for line in _lines(page):
-            texts = [w.text for w in line]
+        for line in page_lines(page):
+            texts = [w.text for w in line.words]
             for text in [*texts, *(f"{a} {b}" for a, b in itertools.pairwise(texts))]:
                 value = parse_amount(text)
                 if value is not None:
@@ -128,8 +117,8 @@ def _printed_amounts(pages: list[Page]) -> set[Decimal]:
 def _printed_ibans(pages: list[Page]) -> set[str]:
     found: set[str] = set()
     for page in pages:
-        for line in _lines(page):
-            text = " ".join(w.text for w in line).upper()
+        for line in page_lines(page):
+            text = " ".join(w.text for w in line.words).upper()
             for match in _PRINTED_IBAN.finditer(text):
                 candidate = compact(match.group(0))
                 # The greedy match may run into the next word: the longest valid prefix is the IBAN.
