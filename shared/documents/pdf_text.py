@@ -87,15 +87,17 @@ def _read_page(document: pypdfium2.PdfDocument, index: int) -> Page:
             log.warning("page %d: text layer unreadable (%s)", number, exc)
             return Page(number=number, width=width, height=height)
         try:
-            chars = _upright_chars(page, text_page, width, height)
+            chars = _upright_chars(page, text_page)
         finally:
             text_page.close()
     finally:
         page.close()
-    return Page(number=number, width=width, height=height, words=_page_words(chars))
+    return Page(number=number, width=width, height=height, words=_page_words(chars, width, height))
 
 
-def _page_words(chars: list[_Char]) -> list[Word]:
+def _page_words(chars: list[_Char], width: float, height: float) -> list[Word]:
+    # Drawn off the page (clipped printer marks, hidden layers): not content.
+    chars = [c for c in chars if c.x1 >= 0 and c.x0 <= width and c.bottom >= 0 and c.top <= height]
     words = [word for line in _lines(chars) for layer in _layers(line) for word in _words(layer)]
     return _join_touching(sorted(words, key=lambda w: (round(w.top), w.x0)))
 
@@ -121,13 +123,10 @@ def _pdfminer_page(page: Any, number: int) -> Page:
     except Exception as exc:  # a damaged content stream: keep the page, empty
         log.warning("page %d: text layer unreadable (%s)", number, type(exc).__name__)
         return Page(number=number, width=0.0, height=0.0)
-    chars = [c for c in chars if c.x1 >= 0 and c.x0 <= width and c.bottom >= 0 and c.top <= height]
-    return Page(number=number, width=width, height=height, words=_page_words(chars))
+    return Page(number=number, width=width, height=height, words=_page_words(chars, width, height))
 
 
-def _upright_chars(
-    page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage, width: float, height: float
-) -> list[_Char]:
+def _upright_chars(page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage) -> list[_Char]:
     """Every char readable left to right in the displayed page, in its frame; spaces kept (they split
     words), pdfium's generated spaces and line breaks dropped (the geometry decides those).
 
@@ -183,8 +182,7 @@ def _upright_chars(
         bottom = bottom if bottom >= top else top
         chars.append(_Char(text, x0, bottom - size, x1, bottom, round(size, 3), baseline, object_address))
     _end_at_next_origin(chars)
-    # Drawn off the page (clipped printer marks, hidden layers): not content.
-    return [c for c in chars if c.x1 >= 0 and c.x0 <= width and c.bottom >= 0 and c.top <= height]
+    return chars
 
 
 def _drawn_size(
