@@ -16,7 +16,9 @@ The audit container is append-only: this class only ever calls ``create_item`` o
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -47,6 +49,7 @@ from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, Vendor
 from shared.domain.keys import invoice_number_key, vendor_key
 
 UPDATE_ATTEMPTS = 5
+BACKOFF_S = 0.01  # the first re-read waits up to this long, each later one up to twice as long
 ETAG_CACHE_SIZE = 10_000
 
 
@@ -131,7 +134,8 @@ class CosmosRepository:
         self, invoice_id: str, change: Callable[[InvoiceRecord], InvoiceRecord], attempts: int = UPDATE_ATTEMPTS
     ) -> InvoiceRecord:
         """Read, apply ``change``, write with If-Match; on a concurrent write, re-read and apply again."""
-        for _ in range(attempts):
+        for attempt in range(attempts):
+            _back_off(attempt)
             record = self.get_invoice(invoice_id)
             if record is None:
                 raise KeyError(invoice_id)
@@ -306,7 +310,8 @@ class CosmosRepository:
         """Read, apply ``change``, then create (none stored) or replace with If-Match; when another
         writer got there first (409 / 412), re-read and apply again."""
         container = self._containers[ITEMS]
-        for _ in range(attempts):
+        for attempt in range(attempts):
+            _back_off(attempt)
             try:
                 document = container.read_item(document_id(key), partition_key=kind)
             except CosmosResourceNotFoundError:
@@ -326,6 +331,13 @@ class CosmosRepository:
                 continue
             return data
         raise ConcurrentUpdateError(f"item {kind}/{key} kept changing under {attempts} attempts to update it")
+
+
+def _back_off(attempt: int) -> None:
+    """Before a re-read after losing a race: a random wait that doubles, so writers racing for one
+    document stop colliding (none before the first attempt)."""
+    if attempt:
+        time.sleep(random.uniform(0, BACKOFF_S * 2 ** (attempt - 1)))
 
 
 def _now() -> str:
