@@ -79,3 +79,37 @@ def test_a_crashed_parser_is_rejected_with_the_signal() -> None:
 def test_other_exceptions_are_reported_as_bugs() -> None:
     with pytest.raises(BoundedRunError, match="KeyError"):
         run_bounded(_bug, timeout_s=30, memory_mb=256)
+
+
+def _alarm_left() -> int:
+    return signal.alarm(0)
+
+
+def _zombie_children() -> list[int]:
+    """Pids of this process's children that have exited and not been reaped."""
+    found = []
+    for stat in os.listdir("/proc"):
+        if not stat.isdigit():
+            continue
+        try:
+            with open(f"/proc/{stat}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == os.getpid():
+            found.append(int(stat))
+    return found
+
+
+def test_the_child_carries_its_own_deadline_in_case_the_parent_dies() -> None:
+    # the parent kills the child at timeout_s; the child's alarm is the backstop if the parent is gone
+    assert 2 < run_bounded(_alarm_left, timeout_s=2, memory_mb=256) <= 2 + 30
+
+
+def test_children_that_answered_are_reaped_by_later_calls() -> None:
+    for _ in range(5):
+        run_bounded(_content, 1, timeout_s=30, memory_mb=256)
+    time.sleep(0.3)  # every child has exited by now
+    run_bounded(_content, 1, timeout_s=30, memory_mb=256)  # reaps the five
+    time.sleep(0.3)
+    assert len(_zombie_children()) <= 1  # at most the last one, reaped by the next call
