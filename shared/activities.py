@@ -102,8 +102,11 @@ def extract_invoice(payload: dict[str, Any]) -> dict[str, Any]:
     content = _read_content(services, record)
     classified = record.extraction or Extraction()  # set by classify_document
     with _tracer.start_as_current_span("extract", attributes={"invoice_id": record.id}):
+        reason = classified.classification_reason
         extraction = with_classification(
-            extract(content), classified.document_type, classified.classification_reason or ""
+            extract(content, (classified.document_type, reason) if reason else None),
+            classified.document_type,
+            reason or "",
         )
         extraction = apply_profile(extraction, content, record.document.mail, services.repo)  # what corrections taught
     record.extraction = extraction

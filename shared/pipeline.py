@@ -104,7 +104,7 @@ def classify_and_extract(content: DocumentContent) -> Extraction:
     document_type, reason = classify(content)
     if document_type is DocumentType.NOT_INVOICE:
         return rejected_as_not_invoice(reason)
-    return with_classification(extract(content), document_type, reason)
+    return with_classification(extract(content, (document_type, reason)), document_type, reason)
 
 
 def rejected_as_not_invoice(reason: str) -> Extraction:

@@ -64,12 +64,13 @@ class Candidate:
     end: int
 
 
-def extract_layout(content: DocumentContent) -> Extraction:
-    """Header fields and line items of one document read from its words and their positions."""
+def extract_layout(content: DocumentContent, classification: tuple[DocumentType, str] | None = None) -> Extraction:
+    """Header fields and line items of one document read from its words and their positions;
+    ``classification`` is ``classify(content)`` where the caller has it already."""
     lines = document_lines(content)
     ocr = any(page.ocr for page in content.pages)
     method = Source.OCR if ocr else Source.TEXT
-    document_type, reason = classify(content)
+    document_type, reason = classification or classify(content)
     extraction = Extraction(
         document_type=document_type if document_type != DocumentType.NOT_INVOICE else DocumentType.INVOICE,
         classification_reason=reason,
@@ -439,9 +440,7 @@ def _pick_money(
         fields["total"] = _field(due, 0.5 * due.score)
     if "amount_due" not in fields and "total" in fields and not prepaid:
         # Nothing paid in advance is printed, so the whole total is payable (a guess: kept below 0.9).
-        fields["amount_due"] = fields["total"].model_copy(
-            update={"confidence": min(0.7, fields["total"].confidence)}
-        )
+        fields["amount_due"] = fields["total"].model_copy(update={"confidence": min(0.7, fields["total"].confidence)})
     if "subtotal" not in fields and "total" in fields:
         tax_value = Decimal(fields["tax"].value) if "tax" in fields else None
         total_value = Decimal(fields["total"].value)
