@@ -36,6 +36,7 @@ import json
 import random
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -86,11 +87,14 @@ def receipts() -> list[Path]:
 
 
 def _overlaps(tile: tuple[int, int, int, int], patch: tuple[float, float, float, float]) -> float:
+    """Overlap of a tile and the painted patch over the smaller of the two: a one-digit patch inside
+    a tile drawn from a tall OCR box covers little of the tile, yet the tile holds the whole edit."""
     width = min(tile[2], patch[2]) - max(tile[0], patch[0])
     height = min(tile[3], patch[3]) - max(tile[1], patch[1])
     if width <= 0 or height <= 0:
         return 0.0
-    return width * height / max(1.0, (tile[2] - tile[0]) * (tile[3] - tile[1]))
+    smaller = min((tile[2] - tile[0]) * (tile[3] - tile[1]), (patch[2] - patch[0]) * (patch[3] - patch[1]))
+    return width * height / max(1.0, smaller)
 
 
 def _box_overlaps(box: tuple[float, float, float, float], patch: tuple[float, float, float, float]) -> bool:
@@ -98,9 +102,10 @@ def _box_overlaps(box: tuple[float, float, float, float], patch: tuple[float, fl
 
 
 Words = list[tuple[str, tuple[float, float, float, float]]]
+Page = dict[str, Any]  # one scan: tile features "x", labels "y", "scored", "edited", "source", ...
 
 
-def page_sample(data: bytes, words: Words, region: object) -> dict:
+def page_sample(data: bytes, words: Words, region: object) -> Page:
     """One scan's tile features (all scored words, as the check scores them) and tile labels:
     1 = covers the edit, 0 = untouched, -1 = the edited word's other tiles (smoothed, ambiguous)."""
     grey = load_grey(data)
@@ -139,7 +144,7 @@ def receipt_words(path: Path) -> Words:
     return [(w.text, (w.x0, w.top, w.x1, w.bottom)) for w in page.words]
 
 
-def real_page_sample(data: bytes, words: Words) -> dict:
+def real_page_sample(data: bytes, words: Words) -> Page:
     """One untouched real scan: every scored tile is label 0 (the page may be measured downscaled,
     so the labels follow the feature rows, not ``tiles`` of the full-size page)."""
     grey = load_grey(data)
@@ -187,7 +192,7 @@ def ocr_like(words: Words, rng: random.Random) -> Words:
     return out
 
 
-DATA_VERSION = "3"  # bump when the scans made here change (careful_scan_edit, ocr_like, source_pages)
+DATA_VERSION = "4"  # bump when the scans or labels made here change (careful_scan_edit, ocr_like, source_pages)
 
 
 def _feature_key() -> str:
@@ -198,7 +203,7 @@ def _feature_key() -> str:
     return digest.hexdigest()[:12]
 
 
-def source_pages(job: tuple[str, int, int]) -> list[dict]:
+def source_pages(job: tuple[str, int, int]) -> list[Page]:
     """Every scan of one source (``variants`` edited and clean draws), features cached on disk."""
     path, variants, seed = job
     source = Path(path)
@@ -207,7 +212,7 @@ def source_pages(job: tuple[str, int, int]) -> list[dict]:
         with np.load(cache, allow_pickle=True) as stored:
             return list(stored["pages"])
     text_layer = scan_words(source)
-    pages: list[dict] = []
+    pages: list[Page] = []
     for variant in range(variants):
         rng = random.Random(f"{seed}:{source.name}:{variant}")
         words = ocr_like(text_layer, rng) if variant % 2 else text_layer
@@ -223,7 +228,7 @@ def source_pages(job: tuple[str, int, int]) -> list[dict]:
     return pages
 
 
-def receipt_pages(job: tuple[str, int, int]) -> list[dict]:
+def receipt_pages(job: tuple[str, int, int]) -> list[Page]:
     """One real receipt as the check sees it (variant 0: SROIE's official boxes) and with its boxes
     redrawn by ``ocr_like`` (variants 1..), features cached on disk."""
     path, variants, seed = job
@@ -234,7 +239,7 @@ def receipt_pages(job: tuple[str, int, int]) -> list[dict]:
             return list(stored["pages"])
     data = receipt.read_bytes()
     official = receipt_words(receipt)
-    pages: list[dict] = []
+    pages: list[Page] = []
     for variant in range(variants):
         rng = random.Random(f"{seed}:{receipt.name}:{variant}")
         page = real_page_sample(data, ocr_like(official, rng) if variant else official)
@@ -366,10 +371,10 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     ONNX Runtime: the temperature keeps the scores that matter, near the threshold, off 1.0)."""
     z = (x.astype(np.float64) - params["mean"]) / params["std"]
     hidden = np.maximum(0, z @ params["w1"] + params["b1"])
-    return (1 / (1 + np.exp(-(hidden @ params["w2"] + params["b2"]) / TEMPERATURE))).reshape(-1)
+    return np.asarray(1 / (1 + np.exp(-(hidden @ params["w2"] + params["b2"]) / TEMPERATURE))).reshape(-1)
 
 
-def page_score(params: dict[str, np.ndarray], page: dict) -> float:
+def page_score(params: dict[str, np.ndarray], page: Page) -> float:
     """What the check decides on: the highest tile over every word it scores."""
     x = page["x"][page["scored"]]
     return float(forward(params, x).max()) if len(x) else 0.0
@@ -382,7 +387,7 @@ def threshold_for(clean_scores: np.ndarray, fpr: float = FPR_TARGET) -> float:
     return float(max(0.5, ordered[allowed] + 1e-6)) if len(ordered) > allowed else 0.5
 
 
-def evaluate(params: dict[str, np.ndarray], pages: list[dict], threshold: float) -> dict[str, object]:
+def evaluate(params: dict[str, np.ndarray], pages: list[Page], threshold: float) -> dict[str, object]:
     """Page decisions as the check makes them: recall on the suite's edits (``scan_edit``) and on the
     careful ones (training-only generator), false positives on the clean scans."""
     clean = [page_score(params, p) for p in pages if not p["edited"]]
@@ -405,7 +410,7 @@ def evaluate(params: dict[str, np.ndarray], pages: list[dict], threshold: float)
     return out
 
 
-def _patch_score(params: dict[str, np.ndarray], page: dict) -> float:
+def _patch_score(params: dict[str, np.ndarray], page: Page) -> float:
     return float(forward(params, page["x"][page["scored"] & (page["y"] == 1)]).max())
 
 
@@ -472,7 +477,7 @@ def main() -> None:
     print(f"threshold {threshold:.4f}; wrote {args.out} ({args.out.stat().st_size} bytes)")
 
 
-def real_evaluate(params: dict[str, np.ndarray], pages: list[dict], threshold: float) -> dict[str, object]:
+def real_evaluate(params: dict[str, np.ndarray], pages: list[Page], threshold: float) -> dict[str, object]:
     """Real clean receipts flagged: with SROIE's official boxes (as bench.tamper_real_scans) and with
     every box set (official + ``ocr_like`` jitters)."""
     out: dict[str, object] = {"receipts": len({p["source"] for p in pages})}
