@@ -43,15 +43,7 @@ TILE_STATS = (
     "paper_local",
 )
 CONTEXTS = ("page", "token", "nearby")
-# Per glyph (a connected ink component of the word): where it sits and how tall it is in the word's box,
-# how dark its ink is and how even, its stroke width and its edge's blur. A digit repainted in another
-# font differs from its neighbours in these; tiles mix two glyphs, so glyphs are compared as glyphs.
-GLYPH_STATS = ("top", "bottom", "height", "darkness", "ink_spread", "stroke", "edge_blur", "edge_sharpness")
-GLYPH_CONTEXTS = ("glyph_token", "glyph_nearby")
-FEATURES = (
-    *(f"{context}:{stat}" for context in CONTEXTS for stat in TILE_STATS),
-    *(f"{context}:{stat}" for context in GLYPH_CONTEXTS for stat in GLYPH_STATS),
-)
+FEATURES = tuple(f"{context}:{stat}" for context in CONTEXTS for stat in TILE_STATS)
 NEIGHBOURS = 6  # nearest words that make a target's local context
 ELA_QUALITY = 90
 MAX_PIXELS = 40_000_000
@@ -188,58 +180,6 @@ def tile_features(maps: PageMaps, tile: Tile) -> np.ndarray:
     )
 
 
-def word_glyphs(maps: PageMaps, box: Box) -> tuple[np.ndarray, np.ndarray]:
-    """The glyphs of one word box: (glyphs x GLYPH_STATS) and each glyph's horizontal centre (pixels).
-    Glyphs are the word's ink components at least a third as tall as its tallest (commas, dots and
-    specks left out)."""
-    height_px, width_px = maps.grey.shape
-    x0, top, x1, bottom = box
-    height = max(4.0, bottom - top)
-    pad = 0.15 * height
-    y0, y1 = int(max(0, top - pad)), int(min(height_px, bottom + pad))
-    xa, xb = int(max(0, x0 - 1)), int(min(width_px, x1 + 1))
-    empty = (np.zeros((0, len(GLYPH_STATS)), np.float32), np.zeros(0, np.float32))
-    if y1 - y0 < 3 or xb - xa < 3:
-        return empty
-    ink8 = maps.ink[y0:y1, xa:xb].astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink8, connectivity=8)
-    if count <= 1:
-        return empty
-    tallest = int(stats[1:, cv2.CC_STAT_HEIGHT].max())
-    grey = maps.grey[y0:y1, xa:xb]
-    rows, centres = [], []
-    for label in range(1, count):
-        left, upper, width, tall, area = (int(v) for v in stats[label, :5])
-        if area < 3 or tall < tallest / 3:
-            continue
-        window = (slice(max(0, upper - 1), upper + tall + 1), slice(max(0, left - 1), left + width + 1))
-        mask = labels[window] == label
-        mask8 = mask.astype(np.uint8)
-        values = grey[window][mask]
-        contrast = max(1.0, maps.paper - float(values.mean()))
-        outline = mask & ~cv2.erode(mask8, _KERNEL).astype(bool)
-        edge = cv2.dilate(mask8, _KERNEL).astype(bool) & ~cv2.erode(mask8, _KERNEL).astype(bool)
-        ys, xs = window[0].start + y0, window[1].start + xa
-        edge_window = (slice(ys, ys + mask.shape[0]), slice(xs, xs + mask.shape[1]))
-        low, high = np.percentile(values, (10, 90))
-        rows.append(
-            [
-                (upper + y0 - top) / height,
-                (upper + tall + y0 - top) / height,
-                tall / height,
-                contrast / 255,
-                float(high - low) / contrast,
-                float(area) / max(1.0, float(outline.sum())),
-                float(maps.laplacian[edge_window][edge].mean()) / contrast,
-                float(maps.gradient[edge_window][edge].mean()) / contrast,
-            ]
-        )
-        centres.append(xa + left + width / 2)
-    if not rows:
-        return empty
-    return np.array(rows, np.float32), np.array(centres, np.float32)
-
-
 def _blockiness(grey: np.ndarray, tile: Tile) -> float:
     """Mean step across the 8-pixel JPEG grid vs inside it: a region compressed on another grid
     (pasted with an offset) breaks the page's pattern."""
@@ -302,22 +242,11 @@ def region_features(grey: np.ndarray, targets: list[Box], references: list[Box])
             cache[box] = [tile_features(maps, t) for t in tiles(box, grey.shape)]
         return cache[box]
 
-    glyph_cache: dict[Box, tuple[np.ndarray, np.ndarray]] = {}
-
-    def glyphs(box: Box) -> tuple[np.ndarray, np.ndarray]:
-        if box not in glyph_cache:
-            glyph_cache[box] = word_glyphs(maps, box)
-        return glyph_cache[box]
-
-    sample = _evenly(words, MAX_REFERENCES)
-    reference = [row for box in sample for row in word_rows(box)]
+    reference = [row for box in _evenly(words, MAX_REFERENCES) for row in word_rows(box)]
     width = len(FEATURES)
     if not reference:
         return [np.zeros((0, width), dtype=np.float32) for _ in targets]
     center, spread = _spread(np.stack(reference))
-    glyph_rows = [glyphs(box)[0] for box in sample]
-    glyph_stack = np.concatenate(glyph_rows) if glyph_rows else np.zeros((0, len(GLYPH_STATS)), np.float32)
-    glyph_spread = _spread(glyph_stack)[1] if len(glyph_stack) >= 2 else np.ones(len(GLYPH_STATS), np.float32)
     out: list[np.ndarray] = []
     for box in targets:
         rows = word_rows(box)
@@ -333,28 +262,5 @@ def region_features(grey: np.ndarray, targets: list[Box], references: list[Box])
         near_rows = [row for w in near for row in word_rows(w)]
         local = np.median(np.stack(near_rows), axis=0) if near_rows else center
         z = np.concatenate([own - center, own - others, own - local], axis=1) / np.tile(spread, len(CONTEXTS))
-        glyph_z = _glyph_contexts(glyphs(box), [glyphs(w)[0] for w in near], tiles(box, grey.shape)[: len(rows)])
-        out.append(np.clip(np.concatenate([z, glyph_z / np.tile(glyph_spread, 2)], axis=1), -8, 8).astype(np.float32))
-    return out
-
-
-def _glyph_contexts(
-    glyphs: tuple[np.ndarray, np.ndarray], near: list[np.ndarray], word_tiles: list[Tile]
-) -> np.ndarray:
-    """Per tile, the glyph nearest its centre against the token's other glyphs (the nearby words'
-    when the token has one glyph: OCR reads a retyped digit as a word of its own) and against the
-    nearby words' glyphs; zeros where the word has no glyph."""
-    stats, centres = glyphs
-    out = np.zeros((len(word_tiles), 2 * len(GLYPH_STATS)), np.float32)
-    if not len(stats):
-        return out
-    near_stack = np.concatenate([g for g in near if len(g)]) if any(len(g) for g in near) else stats
-    local = np.median(near_stack, axis=0)
-    if len(stats) > 1:
-        others = np.stack([np.median(np.delete(stats, i, axis=0), axis=0) for i in range(len(stats))])
-    else:
-        others = local[None, :]
-    deviation = np.concatenate([stats - others, stats - local], axis=1)
-    for index, (x0, _, x1, _) in enumerate(word_tiles):
-        out[index] = deviation[int(np.argmin(np.abs(centres - (x0 + x1) / 2)))]
+        out.append(np.clip(z, -8, 8).astype(np.float32))
     return out

@@ -53,32 +53,3 @@ def test_features_are_robust_scores_per_tile(shared_data: Path) -> None:
     matrices = region_features(load_grey(clean.data), [words[0][1]], [box for _, box in words])
     assert matrices[0].shape[1] == len(FEATURES)
     assert np.all(np.abs(matrices[0]) <= 8)
-
-
-def _glyph(page: np.ndarray, left: int, top: int, bottom: int, ink: int) -> None:
-    """An "0"-like digit, 18 px wide: a filled block with a hole."""
-    page[top:bottom, left : left + 18] = ink
-    page[top + 6 : bottom - 6, left + 5 : left + 13] = 235
-
-
-def test_a_shorter_lighter_glyph_stands_out_from_the_other_glyphs_of_its_word() -> None:
-    """Glyph contexts: each tile carries its nearest glyph's height and darkness against the word's
-    other glyphs; a digit repainted smaller and greyer than its neighbours is the odd one out."""
-    from shared.forensics.image import GLYPH_STATS, PageMaps, word_glyphs
-
-    page = np.full((120, 600), 235, np.uint8)
-    words = [(start, row) for start in (20, 130, 240, 350, 460) for row in (20, 70)]
-    for start, row in words:  # words of four digits, 30 px tall
-        for k in range(4):
-            _glyph(page, start + 24 * k, row, row + 30, 40)
-    page[70:100, 130:148] = 235  # the first digit of one word repainted: 22 px tall, grey
-    _glyph(page, 130, 78, 100, 110)
-    boxes = [(float(start - 2), float(row), float(start + 92), float(row + 30)) for start, row in words]
-    target = (128.0, 70.0, 222.0, 100.0)
-    glyphs, centres = word_glyphs(PageMaps(page), target)
-    assert glyphs.shape == (4, len(GLYPH_STATS)) and len(centres) == 4
-    features = region_features(page, [target], boxes)[0]
-    names = list(FEATURES)
-    assert features[0][names.index("glyph_token:height")] < -2
-    assert features[0][names.index("glyph_token:darkness")] < -2
-    assert abs(features[-1][names.index("glyph_token:height")]) < 1
