@@ -17,6 +17,13 @@ Split by SOURCE document (name hash mod 3), never by scan:
   when any tile of any scored word reaches it, so it is chosen so that at most 1 % of them are;
 * ``held_out`` (≡ 0): never seen by training or calibration; reported here and by bench.tamper_suite.
 
+Real clean scans: SROIE's 100 untouched receipt scans (../shared/data/sroie, words and boxes from its
+official OCR lines, as bench.tamper_real_scans reads them) are split the same way, by file name: the
+``fit`` receipts' tiles are label-0 training data (official boxes and ``ocr_like`` jitters of them), the
+``calibration`` receipts are a second clean set for the threshold (the 1 % bar must hold on synthetic
+clean scans AND on real ones: the higher of the two thresholds is taken), the ``held_out`` receipts
+are reported only.
+
 Seeded: the same data and seed give the same model. Page features are cached in
 bench/out/tamper_train/ (keyed by the feature code), so a re-run only re-trains.
 """
@@ -29,6 +36,7 @@ import json
 import random
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -49,9 +57,10 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 CACHE = REPO / "bench" / "out" / "tamper_train"
 SETS = ("zugferd", "invoice2data")
+SROIE = DATA / "sroie"  # real receipt scans, untouched: label-0 tiles (fit) and clean pages (calibration)
 HIDDEN = 24
 MAX_REGIONS = 150  # as shared.forensics.check
-VERSION = "scan-tamper-3"
+VERSION = "scan-tamper-4"
 FPR_TARGET = 0.01
 TEMPERATURE = 8.0  # score = sigmoid(logit / TEMPERATURE)
 
@@ -72,12 +81,20 @@ def sources() -> list[Path]:
     return sorted(p for name in SETS for p in (DATA / name).glob("*.pdf"))
 
 
+def receipts() -> list[Path]:
+    """SROIE's receipt scans, split like the invoices (``split``: hash of the file name)."""
+    return sorted(SROIE.glob("*.jpg"))
+
+
 def _overlaps(tile: tuple[int, int, int, int], patch: tuple[float, float, float, float]) -> float:
+    """Overlap of a tile and the painted patch over the smaller of the two: a one-digit patch inside
+    a tile drawn from a tall OCR box covers little of the tile, yet the tile holds the whole edit."""
     width = min(tile[2], patch[2]) - max(tile[0], patch[0])
     height = min(tile[3], patch[3]) - max(tile[1], patch[1])
     if width <= 0 or height <= 0:
         return 0.0
-    return width * height / max(1.0, (tile[2] - tile[0]) * (tile[3] - tile[1]))
+    smaller = min((tile[2] - tile[0]) * (tile[3] - tile[1]), (patch[2] - patch[0]) * (patch[3] - patch[1]))
+    return width * height / max(1.0, smaller)
 
 
 def _box_overlaps(box: tuple[float, float, float, float], patch: tuple[float, float, float, float]) -> bool:
@@ -85,9 +102,10 @@ def _box_overlaps(box: tuple[float, float, float, float], patch: tuple[float, fl
 
 
 Words = list[tuple[str, tuple[float, float, float, float]]]
+Page = dict[str, Any]  # one scan: tile features "x", labels "y", "scored", "edited", "source", ...
 
 
-def page_sample(data: bytes, words: Words, region: object) -> dict:
+def page_sample(data: bytes, words: Words, region: object) -> Page:
     """One scan's tile features (all scored words, as the check scores them) and tile labels:
     1 = covers the edit, 0 = untouched, -1 = the edited word's other tiles (smoothed, ambiguous)."""
     grey = load_grey(data)
@@ -116,6 +134,25 @@ def page_sample(data: bytes, words: Words, region: object) -> dict:
         "edited": patch is not None,
         "found": found,
     }
+
+
+def receipt_words(path: Path) -> Words:
+    """A receipt's words and boxes (pixels) from SROIE's official OCR lines, as bench.tamper_real_scans reads them."""
+    from bench.learning import _sroie_reference_reader
+
+    page = _sroie_reference_reader(path).pages[0]
+    return [(w.text, (w.x0, w.top, w.x1, w.bottom)) for w in page.words]
+
+
+def real_page_sample(data: bytes, words: Words) -> Page:
+    """One untouched real scan: every scored tile is label 0 (the page may be measured downscaled,
+    so the labels follow the feature rows, not ``tiles`` of the full-size page)."""
+    grey = load_grey(data)
+    boxes = [box for _, box in words]
+    targets = [boxes[i] for i in scan_targets([text for text, _ in words], MAX_REGIONS)]
+    rows = [m for m in region_features(grey, targets, boxes) if m.shape[0]] if targets else []
+    x = np.concatenate(rows) if rows else np.zeros((0, len(FEATURES)), np.float32)
+    return {"x": x, "y": np.zeros(len(x), np.int8), "scored": np.ones(len(x), bool), "edited": False, "found": False}
 
 
 def careful_scan_edit(source: Path, rng: random.Random) -> list[TamperCase]:
@@ -155,7 +192,7 @@ def ocr_like(words: Words, rng: random.Random) -> Words:
     return out
 
 
-DATA_VERSION = "3"  # bump when the scans made here change (careful_scan_edit, ocr_like, source_pages)
+DATA_VERSION = "4"  # bump when the scans or labels made here change (careful_scan_edit, ocr_like, source_pages)
 
 
 def _feature_key() -> str:
@@ -166,7 +203,7 @@ def _feature_key() -> str:
     return digest.hexdigest()[:12]
 
 
-def source_pages(job: tuple[str, int, int]) -> list[dict]:
+def source_pages(job: tuple[str, int, int]) -> list[Page]:
     """Every scan of one source (``variants`` edited and clean draws), features cached on disk."""
     path, variants, seed = job
     source = Path(path)
@@ -175,7 +212,7 @@ def source_pages(job: tuple[str, int, int]) -> list[dict]:
         with np.load(cache, allow_pickle=True) as stored:
             return list(stored["pages"])
     text_layer = scan_words(source)
-    pages: list[dict] = []
+    pages: list[Page] = []
     for variant in range(variants):
         rng = random.Random(f"{seed}:{source.name}:{variant}")
         words = ocr_like(text_layer, rng) if variant % 2 else text_layer
@@ -186,6 +223,28 @@ def source_pages(job: tuple[str, int, int]) -> list[dict]:
                 source=source.name, variant=variant, quality=case.detail.get("jpeg_quality"), kind=case.fraud_type
             )
             pages.append(page)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(cache, pages=np.array(pages, dtype=object))
+    return pages
+
+
+def receipt_pages(job: tuple[str, int, int]) -> list[Page]:
+    """One real receipt as the check sees it (variant 0: SROIE's official boxes) and with its boxes
+    redrawn by ``ocr_like`` (variants 1..), features cached on disk."""
+    path, variants, seed = job
+    receipt = Path(path)
+    cache = CACHE / f"{_feature_key()}-{seed}-sroie-{receipt.stem}-{variants}.npz"
+    if cache.exists():
+        with np.load(cache, allow_pickle=True) as stored:
+            return list(stored["pages"])
+    data = receipt.read_bytes()
+    official = receipt_words(receipt)
+    pages: list[Page] = []
+    for variant in range(variants):
+        rng = random.Random(f"{seed}:{receipt.name}:{variant}")
+        page = real_page_sample(data, ocr_like(official, rng) if variant else official)
+        page.update(source=receipt.name, variant=variant, quality=None, kind="sroie")
+        pages.append(page)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, pages=np.array(pages, dtype=object))
     return pages
@@ -208,6 +267,8 @@ def train(
     seed: int,
     epochs: int = 800,
     page_weight: float = 0.0,
+    real: np.ndarray | None = None,
+    real_share: float = 0.5,
 ) -> dict[str, np.ndarray]:
     """A 1-hidden-layer MLP by full-batch Adam (numpy only). Two losses: class-balanced cross-entropy
     per tile, and per page — as the check decides — cross-entropy of the page's soft maximum
@@ -215,7 +276,8 @@ def train(
     an edited one (label 1). The page term is what keeps the highest of ~400 clean tiles low.
 
     ``y``: 1 edit, 0 untouched, -1 ignored (tiles of the edited word outside the patch); ``pages``:
-    the page number of each tile (tiles of a page contiguous)."""
+    the page number of each tile (tiles of a page contiguous); ``real``: tiles of real clean scans,
+    which carry ``real_share`` of the negatives' weight (the synthetic clean tiles the rest)."""
     rng = np.random.default_rng(seed)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
     z = ((x - mean) / std).astype(np.float32)
@@ -229,6 +291,11 @@ def train(
     positive = y > 0.5
     share = positive[known].mean()
     weight = np.where(positive, 0.5 / share, 0.5 / (1 - share)) * known / known.sum()
+    if real is not None and real.any():  # real clean scans: ``real_share`` of the negatives' weight
+        synthetic = known & ~positive & ~real
+        weight = np.where(positive, 0.5 / positive.sum(), 0.0)
+        weight[synthetic] = 0.5 * (1 - real_share) / max(1, synthetic.sum())
+        weight[real] = 0.5 * real_share / real.sum()
     # Page segments: clean pages (every tile) and edited pages (their edit's tiles only).
     edited_pages = np.unique(pages[positive])
     clean_mask = ~np.isin(pages, edited_pages)
@@ -304,10 +371,10 @@ def forward(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     ONNX Runtime: the temperature keeps the scores that matter, near the threshold, off 1.0)."""
     z = (x.astype(np.float64) - params["mean"]) / params["std"]
     hidden = np.maximum(0, z @ params["w1"] + params["b1"])
-    return (1 / (1 + np.exp(-(hidden @ params["w2"] + params["b2"]) / TEMPERATURE))).reshape(-1)
+    return np.asarray(1 / (1 + np.exp(-(hidden @ params["w2"] + params["b2"]) / TEMPERATURE))).reshape(-1)
 
 
-def page_score(params: dict[str, np.ndarray], page: dict) -> float:
+def page_score(params: dict[str, np.ndarray], page: Page) -> float:
     """What the check decides on: the highest tile over every word it scores."""
     x = page["x"][page["scored"]]
     return float(forward(params, x).max()) if len(x) else 0.0
@@ -320,7 +387,7 @@ def threshold_for(clean_scores: np.ndarray, fpr: float = FPR_TARGET) -> float:
     return float(max(0.5, ordered[allowed] + 1e-6)) if len(ordered) > allowed else 0.5
 
 
-def evaluate(params: dict[str, np.ndarray], pages: list[dict], threshold: float) -> dict[str, object]:
+def evaluate(params: dict[str, np.ndarray], pages: list[Page], threshold: float) -> dict[str, object]:
     """Page decisions as the check makes them: recall on the suite's edits (``scan_edit``) and on the
     careful ones (training-only generator), false positives on the clean scans."""
     clean = [page_score(params, p) for p in pages if not p["edited"]]
@@ -343,7 +410,7 @@ def evaluate(params: dict[str, np.ndarray], pages: list[dict], threshold: float)
     return out
 
 
-def _patch_score(params: dict[str, np.ndarray], page: dict) -> float:
+def _patch_score(params: dict[str, np.ndarray], page: Page) -> float:
     return float(forward(params, page["x"][page["scored"] & (page["y"] == 1)]).max())
 
 
@@ -351,38 +418,73 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", type=int, default=10, help="edited + clean scan draws per fit document")
     parser.add_argument("--eval-variants", type=int, default=14, help="draws per calibration / held-out document")
+    parser.add_argument("--real-variants", type=int, default=3, help="box sets per SROIE receipt (official + jittered)")
+    parser.add_argument("--real-share", type=float, default=0.5, help="share of the negatives' weight on real scans")
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--page-weight", type=float, default=0.0, help="weight of the per-page soft-max loss")
     parser.add_argument("--workers", type=int, default=1, help="processes computing page features")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--report", type=Path, default=REPO / "bench" / "out" / "train_tamper_model.json")
     args = parser.parse_args()
-    groups = {name: [s for s in sources() if split(s) == name] for name in ("fit", "calibration", "held_out")}
+    names = ("fit", "calibration", "held_out")
+    groups = {name: [s for s in sources() if split(s) == name] for name in names}
+    real_groups = {name: [r for r in receipts() if split(r) == name] for name in names}
     jobs = [
         (str(s), args.variants if name == "fit" else args.eval_variants, args.seed)
         for name, g in groups.items()
         for s in g
     ]
+    real_jobs = [(str(r), args.real_variants, args.seed) for g in real_groups.values() for r in g]
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
         results = dict(zip([j[0] for j in jobs], pool.map(source_pages, jobs), strict=True))
+        results.update(zip([j[0] for j in real_jobs], pool.map(receipt_pages, real_jobs), strict=True))
     pages = {name: [p for s in g for p in results[str(s)]] for name, g in groups.items()}
+    real = {name: [p for r in g for p in results[str(r)]] for name, g in real_groups.items()}
     # Careful edits are not trained on (they cost recall on the suite's edits): held-out recall on them
     # measures a kind of tampering the model has not seen.
-    fit = [p for p in pages["fit"] if p.get("kind") != "scan_edit_careful"]
+    fit = [p for p in pages["fit"] if p.get("kind") != "scan_edit_careful"] + real["fit"]
     x = np.concatenate([p["x"] for p in fit])
     y = np.concatenate([p["y"] for p in fit]).astype(np.float32)
     page_of = np.concatenate([np.full(len(p["y"]), number) for number, p in enumerate(fit)])
-    print(f"fit: {len(groups['fit'])} documents, {len(fit)} scans, {len(y)} tiles, {int((y > 0).sum())} edited")
-    params = train(x, y, page_of, args.seed, page_weight=args.page_weight)
-    threshold = threshold_for(np.array([page_score(params, p) for p in pages["calibration"] if not p["edited"]]))
-    report = {"version": VERSION, "seed": args.seed, "threshold": round(threshold, 4), "features": len(FEATURES)}
-    for name in ("fit", "calibration", "held_out"):
-        report[name] = evaluate(params, pages[name], threshold)
-        print(f"{name:12} {report[name]}")
+    is_real = np.concatenate([np.full(len(p["y"]), p.get("kind") == "sroie") for p in fit])
+    print(
+        f"fit: {len(groups['fit'])} documents + {len(real_groups['fit'])} receipts, {len(fit)} scans, "
+        f"{len(y)} tiles ({int(is_real.sum())} real), {int((y > 0).sum())} edited"
+    )
+    params = train(x, y, page_of, args.seed, page_weight=args.page_weight, real=is_real, real_share=args.real_share)
+    # The 1 % bar must hold on synthetic clean scans and on real ones: the higher of the two thresholds.
+    synthetic_threshold = threshold_for(
+        np.array([page_score(params, p) for p in pages["calibration"] if not p["edited"]])
+    )
+    real_threshold = threshold_for(np.array([page_score(params, p) for p in real["calibration"]]))
+    threshold = max(synthetic_threshold, real_threshold)
+    report: dict[str, object] = {
+        "version": VERSION,
+        "seed": args.seed,
+        "threshold": round(threshold, 4),
+        "threshold_synthetic": round(synthetic_threshold, 4),
+        "threshold_real": round(real_threshold, 4),
+        "features": len(FEATURES),
+    }
+    for name in names:
+        result = evaluate(params, pages[name], threshold)
+        result["real_scans"] = real_evaluate(params, real[name], threshold)
+        report[name] = result
+        print(f"{name:12} {result}")
     export(params, threshold, args.out)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(json.dumps(report, indent=1))
     print(f"threshold {threshold:.4f}; wrote {args.out} ({args.out.stat().st_size} bytes)")
+
+
+def real_evaluate(params: dict[str, np.ndarray], pages: list[Page], threshold: float) -> dict[str, object]:
+    """Real clean receipts flagged: with SROIE's official boxes (as bench.tamper_real_scans) and with
+    every box set (official + ``ocr_like`` jitters)."""
+    out: dict[str, object] = {"receipts": len({p["source"] for p in pages})}
+    for label, chosen in (("official_boxes", [p for p in pages if p["variant"] == 0]), ("all_box_sets", pages)):
+        flagged = [p["source"] for p in chosen if page_score(params, p) >= threshold]
+        out[label] = {"n": len(chosen), "flagged": len(flagged), "fpr": round(len(flagged) / max(1, len(chosen)), 4)}
+    return out
 
 
 if __name__ == "__main__":
