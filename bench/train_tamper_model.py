@@ -34,6 +34,7 @@ import argparse
 import hashlib
 import json
 import random
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -207,10 +208,12 @@ def source_pages(job: tuple[str, int, int]) -> list[Page]:
     """Every scan of one source (``variants`` edited and clean draws), features cached on disk."""
     path, variants, seed = job
     source = Path(path)
-    cache = CACHE / f"{_feature_key()}-{seed}-{source.parent.name}-{source.stem}-{variants}.npz"
-    if cache.exists():
-        with np.load(cache, allow_pickle=True) as stored:
-            return list(stored["pages"])
+    return _cached(
+        f"{seed}-{source.parent.name}-{source.stem}-{variants}", lambda: _source_pages(source, variants, seed)
+    )
+
+
+def _source_pages(source: Path, variants: int, seed: int) -> list[Page]:
     text_layer = scan_words(source)
     pages: list[Page] = []
     for variant in range(variants):
@@ -223,6 +226,16 @@ def source_pages(job: tuple[str, int, int]) -> list[Page]:
                 source=source.name, variant=variant, quality=case.detail.get("jpeg_quality"), kind=case.fraud_type
             )
             pages.append(page)
+    return pages
+
+
+def _cached(name: str, build: Callable[[], list[Page]]) -> list[Page]:
+    """``build()``'s pages, stored in CACHE under ``name`` and the feature code's key."""
+    cache = CACHE / f"{_feature_key()}-{name}.npz"
+    if cache.exists():
+        with np.load(cache, allow_pickle=True) as stored:
+            return list(stored["pages"])
+    pages = build()
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(cache, pages=np.array(pages, dtype=object))
     return pages
@@ -233,10 +246,10 @@ def receipt_pages(job: tuple[str, int, int]) -> list[Page]:
     redrawn by ``ocr_like`` (variants 1..), features cached on disk."""
     path, variants, seed = job
     receipt = Path(path)
-    cache = CACHE / f"{_feature_key()}-{seed}-sroie-{receipt.stem}-{variants}.npz"
-    if cache.exists():
-        with np.load(cache, allow_pickle=True) as stored:
-            return list(stored["pages"])
+    return _cached(f"{seed}-sroie-{receipt.stem}-{variants}", lambda: _receipt_pages(receipt, variants, seed))
+
+
+def _receipt_pages(receipt: Path, variants: int, seed: int) -> list[Page]:
     data = receipt.read_bytes()
     official = receipt_words(receipt)
     pages: list[Page] = []
@@ -245,8 +258,6 @@ def receipt_pages(job: tuple[str, int, int]) -> list[Page]:
         page = real_page_sample(data, ocr_like(official, rng) if variant else official)
         page.update(source=receipt.name, variant=variant, quality=None, kind="sroie")
         pages.append(page)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(cache, pages=np.array(pages, dtype=object))
     return pages
 
 
