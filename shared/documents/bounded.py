@@ -185,7 +185,7 @@ class _Child:
         self.exitcode: int | None = None
 
     def is_alive(self) -> bool:
-        return self.exitcode is None and not self._poll()
+        return not self._poll()
 
     def kill(self) -> None:
         if self.exitcode is None:
