@@ -16,6 +16,7 @@ e-mail compromise), so a difference is high severity and shows both accounts sid
 
 from __future__ import annotations
 
+from shared.checks.domains import FREE_MAIL, mail_domain, registrable
 from shared.checks.evidence import field_evidence, field_locations
 from shared.checks.history import VendorHistory
 from shared.checks.identifiers import compact, iban_problem
@@ -23,9 +24,11 @@ from shared.domain import Extraction, Finding, Severity, Vendor
 from shared.domain.keys import vendor_key
 
 
-def match_vendor(extraction: Extraction, vendors: list[Vendor]) -> tuple[Vendor, str] | None:
-    """The master entry for the invoice's vendor and how it matched: by VAT id first (exact), then
-    by normalised name."""
+def match_vendor(extraction: Extraction, vendors: list[Vendor], sender: str | None = None) -> tuple[Vendor, str] | None:
+    """The master entry for the invoice's vendor and how it matched: by VAT id first (exact), then by
+    normalised name, then by the sender's domain when exactly one vendor uses it. The last catches a
+    vendor whose name was misread or printed as a logo: the invoice still gets that vendor's account,
+    history and duplicates compared (a spoofed From is the sender check's to flag)."""
     vat_id = extraction.value("vendor_vat_id")
     if vat_id:
         wanted = compact(vat_id)
@@ -37,16 +40,20 @@ def match_vendor(extraction: Extraction, vendors: list[Vendor]) -> tuple[Vendor,
         for vendor in vendors:
             if vendor_key(vendor.name) == key:
                 return vendor, "name"
-    return None
+    domain = mail_domain(sender)
+    if domain is None or registrable(domain) in FREE_MAIL:
+        return None
+    users = [v for v in vendors if registrable(domain) in {registrable(d) for d in v.email_domains}]
+    return (users[0], "sender_domain") if len(users) == 1 else None
 
 
 def check_bank_details(
-    extraction: Extraction, vendors: list[Vendor], history: VendorHistory | None = None
+    extraction: Extraction, vendors: list[Vendor], history: VendorHistory | None = None, sender: str | None = None
 ) -> list[Finding]:
     name = extraction.value("vendor_name")
     if not name and not extraction.value("vendor_vat_id"):
         return []  # nothing to look up; extraction reports the missing vendor
-    matched = match_vendor(extraction, vendors)
+    matched = match_vendor(extraction, vendors, sender)
     if matched is None:
         return [
             *_account_vs_history(extraction, None, history),

@@ -31,6 +31,13 @@ _TWO_LABEL_SUFFIXES = frozenset(
         "com.br", "com.cn", "com.tr", "com.mx", "com.ar", "co.il", "co.kr", "com.sg", "com.hk", "or.at", "co.at",
     }
 )  # fmt: skip
+# Public mail providers: a sender there says nothing about which company it is.
+FREE_MAIL = frozenset(
+    {
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
+        "aol.com", "gmx.de", "gmx.net", "web.de", "proton.me", "protonmail.com", "mail.ru", "yandex.ru", "t-online.de",
+    }
+)  # fmt: skip
 _CONFUSABLES = {
     # Cyrillic
     "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
@@ -43,6 +50,13 @@ _CONFUSABLES = {
     "0": "o", "1": "l", "i": "l", "|": "l", "3": "e", "5": "s", "@": "a", "ı": "l", "ł": "l",
 }  # fmt: skip
 _SEQUENCES = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("nn", "m"))
+
+
+def mail_domain(address: str | None) -> str | None:
+    """The domain of an e-mail address, lower case (``Billing <ap@Acme.com>`` → ``acme.com``)."""
+    if not address or "@" not in address:
+        return None
+    return address.rsplit("@", 1)[1].strip().strip(">").lower() or None
 
 
 def decode_domain(domain: str) -> str:

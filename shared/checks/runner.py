@@ -50,11 +50,12 @@ def run_checks(
     policy = policy or CheckPolicy()
     content = content or (original.content if original is not None else None)
     vendors = repo.list_vendors()
-    matched = match_vendor(extraction, vendors)
+    mail = record.document.mail
+    matched = match_vendor(extraction, vendors, mail.sender)
     master = matched[0] if matched else None
     history = load_history(repo, history_key(extraction, master))
     fingerprint = text_fingerprint(content)
-    bank = check_bank_details(extraction, vendors, history)
+    bank = check_bank_details(extraction, vendors, history, mail.sender)
     sender = check_sender(record, vendors=vendors, master=master, history=history)
     findings = [
         *check_arithmetic(extraction),
@@ -73,7 +74,6 @@ def run_checks(
     findings += tampering
     # What this invoice teaches the vendor's history is trusted only when nothing looked forged.
     forged = _concerns(tampering, "tamper.", "einvoice.")
-    mail = record.document.mail
     remember(
         repo,
         history.vendor_key,

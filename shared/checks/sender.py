@@ -23,24 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.checks.domains import lookalike_of, registrable
+from shared.checks.domains import FREE_MAIL, lookalike_of, mail_domain, registrable
 from shared.checks.history import VendorHistory
 from shared.checks.mail_auth import mail_verdicts
 from shared.domain import Finding, InvoiceRecord, MailContext, Severity, Vendor
 from shared.domain.keys import vendor_key
-
-FREE_MAIL = frozenset(
-    {
-        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
-        "aol.com", "gmx.de", "gmx.net", "web.de", "proton.me", "protonmail.com", "mail.ru", "yandex.ru", "t-online.de",
-    }
-)  # fmt: skip
-
-
-def _domain(address: str | None) -> str | None:
-    if not address or "@" not in address:
-        return None
-    return address.rsplit("@", 1)[1].strip().strip(">").lower() or None
 
 
 def known_domains(vendor: Vendor | None, history: VendorHistory | None) -> list[str]:
@@ -58,7 +45,7 @@ def check_sender(
     history: VendorHistory | None,
 ) -> list[Finding]:
     mail = record.document.mail
-    domain = _domain(mail.sender)
+    domain = mail_domain(mail.sender)
     if domain is None:
         return []
     own = known_domains(master, history)
@@ -84,7 +71,7 @@ def check_sender(
 def _lookalikes(mail: MailContext, known: list[str], evidence: dict[str, Any]) -> list[Finding]:
     findings = []
     for header, address in (("From", mail.sender), ("Reply-To", mail.reply_to)):
-        domain = _domain(address)
+        domain = mail_domain(address)
         match = lookalike_of(domain, known) if domain else None
         if match is None:
             continue
@@ -114,7 +101,7 @@ def _display_name(
     evidence: dict[str, Any],
 ) -> list[Finding]:
     name = mail.sender_name or ""
-    shown = _domain(next((word.strip("<>\"'()[],;") for word in name.split() if "@" in word), None))
+    shown = mail_domain(next((word.strip("<>\"'()[],;") for word in name.split() if "@" in word), None))
     if shown and registrable(shown) != registrable(domain):
         return [
             _spoof(
@@ -154,7 +141,7 @@ def _spoof(message: str, evidence: dict[str, Any]) -> Finding:
 def _reply_to(
     mail: MailContext, domain: str, own: list[str], evidence: dict[str, Any], *, already: bool
 ) -> list[Finding]:
-    reply_domain = _domain(mail.reply_to)
+    reply_domain = mail_domain(mail.reply_to)
     if reply_domain is None or already or registrable(reply_domain) == registrable(domain):
         return []
     own_registrable = {registrable(d) for d in own}
@@ -198,8 +185,8 @@ def _authentication(mail: MailContext, evidence: dict[str, Any]) -> list[Finding
             code="sender.auth_failed",
             severity=severity,
             message=(
-                f"The receiving mail server could not confirm that this mail really comes from {_domain(mail.sender)} "
-                f"({', '.join(failed)}). The sender address may be forged."
+                "The receiving mail server could not confirm that this mail really comes from "
+                f"{mail_domain(mail.sender)} ({', '.join(failed)}). The sender address may be forged."
             ),
             evidence={
                 **evidence,

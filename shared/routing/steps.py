@@ -28,7 +28,9 @@ ACTOR = "papyr"
 def route_record(record: InvoiceRecord, repo: Repository, policy: ApprovalPolicy) -> Route:
     """Route with the facts the policy's rules and four-eyes need: the vendor-master entry (its cost
     centre is the invoice's) and who uploaded or corrected the invoice."""
-    matched = match_vendor(record.extraction, repo.list_vendors()) if record.extraction else None
+    matched = (
+        match_vendor(record.extraction, repo.list_vendors(), record.document.mail.sender) if record.extraction else None
+    )
     facts = RoutingFacts(
         vendor=matched[0] if matched else None,
         conflicts=four_eyes_conflicts(record, repo.audit_trail(record.id)),
@@ -68,8 +70,9 @@ def remind_level(record: InvoiceRecord, repo: Repository, level: int, now: datet
     return recipients
 
 
-def escalate_level(record: InvoiceRecord, repo: Repository, policy: ApprovalPolicy, level: int,
-                   now: datetime) -> list[str]:
+def escalate_level(
+    record: InvoiceRecord, repo: Repository, policy: ApprovalPolicy, level: int, now: datetime
+) -> list[str]:
     """Audit the escalation of an overdue level and return who it goes to."""
     recipients = escalation_recipients(record, repo.audit_trail(record.id), policy, level)
     approver = record.route.approvers[level - 1] if record.route and level <= len(record.route.approvers) else None

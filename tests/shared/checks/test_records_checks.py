@@ -10,7 +10,17 @@ import pytest
 
 from shared.adapters.local.sqlite import SqliteRepository
 from shared.checks import check_bank_details, risk_score, run_checks
-from shared.domain import DocumentType, Extraction, Finding, InvoiceRecord, InvoiceStatus, Severity, Source, Vendor
+from shared.domain import (
+    DocumentType,
+    Extraction,
+    Finding,
+    InvoiceRecord,
+    InvoiceStatus,
+    MailContext,
+    Severity,
+    Source,
+    Vendor,
+)
 from tests.factories import document, fields
 
 ACME_IBAN = "DE89370400440532013000"
@@ -18,12 +28,17 @@ OTHER_IBAN = "GB82WEST12345698765432"
 
 
 def record(
-    name: str, *, created: int = 1, document_type: DocumentType = DocumentType.INVOICE, **values: str
+    name: str,
+    *,
+    created: int = 1,
+    document_type: DocumentType = DocumentType.INVOICE,
+    sender: str | None = None,
+    **values: str,
 ) -> InvoiceRecord:
     sha = hashlib.sha256(name.encode()).hexdigest()
     return InvoiceRecord(
         id=sha,
-        document=document(sha, filename=name, size=1000),
+        document=document(sha, filename=name, size=1000, mail=MailContext(sender=sender)),
         extraction=Extraction(fields=fields(values, confidence=0.97), document_type=document_type, method=Source.TEXT),
         created_at=datetime(2024, 5, created, 9, 0, tzinfo=UTC),
     )
@@ -100,6 +115,52 @@ def test_vendor_matched_by_name_when_vat_id_is_missing(repo: SqliteRepository) -
     assert extraction is not None
     matched = check_bank_details(extraction, repo.list_vendors())
     assert [(f.code, f.evidence["matched_by"]) for f in matched] == [("bank.iban_changed", "name")]
+
+
+def _with_domains(repo: SqliteRepository, *vendors: Vendor) -> None:
+    for vendor in vendors:
+        repo.upsert_vendor(vendor)
+
+
+def test_vendor_matched_by_sender_domain_when_name_and_vat_id_are_not_read(repo: SqliteRepository) -> None:
+    _with_domains(repo, Vendor(name="Acme GmbH", vat_id="DE136695976", iban=ACME_IBAN, email_domains=["acme.de"]))
+    values = {k: v for k, v in ACME.items() if k != "vendor_vat_id"}
+    misread = record("a.pdf", sender="billing@mail.acme.de", **{**values, "vendor_name": "T.a.v. bosd"})
+    changed = record(
+        "b.pdf",
+        sender="billing@acme.de",
+        **{**values, "vendor_name": "bosd", "invoice_number": "INV-0043", "iban": OTHER_IBAN},
+    )
+    # No "vendor.unknown": the mail says who it is (a first sender on the vendor's own domain is info).
+    assert [(f.code, f.severity) for f in run_checks(misread, repo=repo)] == [("sender.first_seen", Severity.INFO)]
+    finding = next(f for f in run_checks(changed, repo=repo) if f.severity is Severity.HIGH)
+    assert (finding.code, finding.evidence["matched_by"]) == ("bank.iban_changed", "sender_domain")
+
+
+def test_no_match_by_a_free_mail_or_shared_domain(repo: SqliteRepository) -> None:
+    _with_domains(
+        repo,
+        Vendor(name="Acme GmbH", email_domains=["acme.de", "gmail.com"]),
+        Vendor(name="Acme Services", email_domains=["acme.de"]),
+    )
+    for number, sender in enumerate(("ap.acme@gmail.com", "billing@acme.de")):
+        values = {**ACME, "vendor_name": "Initech", "vendor_vat_id": "", "invoice_number": f"I-{number}"}
+        stranger = record(f"{sender}.pdf", sender=sender, **values)
+        assert [f.code for f in run_checks(stranger, repo=repo)] == ["vendor.unknown"], sender
+
+
+def test_resent_invoice_is_a_duplicate_when_one_copy_misread_the_vendor(repo: SqliteRepository) -> None:
+    """The vendor's name is read differently on the two copies (a logo, the delivery address): both come
+    from the vendor's domain, so both belong to its history and the near duplicate is found."""
+    _with_domains(repo, Vendor(name="Acme GmbH", email_domains=["acme.de"]))
+    values = {k: v for k, v in ACME.items() if k not in ("vendor_vat_id", "iban")}
+    first = record("acme-42.pdf", sender="billing@acme.de", **{**values, "vendor_name": "WS Retail Services"})
+    first.status = InvoiceStatus.EXPORTED
+    repo.save_invoice(first)
+    run_checks(first, repo=repo)
+    again = record("acme-42b.pdf", created=9, sender="billing@acme.de", **{**values, "invoice_number": "INV42"})
+    codes = [f.code for f in run_checks(again, repo=repo) if f.severity is not Severity.INFO]
+    assert codes == ["duplicate.near"]
 
 
 def test_vat_id_differing_from_master_by_name(repo: SqliteRepository) -> None:
