@@ -1,5 +1,6 @@
 """A PDF's content: the embedded e-invoice (pikepdf), text-layer words (pdfium), and OCR of
-pages that have no text layer (pdfium raster -> OcrEngine), all pages in PDF points."""
+pages that have no text layer and of text printed as pictures on the others (pdfium raster ->
+OcrEngine), all pages in PDF points."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import pypdfium2
 
 from shared.documents.content import ContentKind, DocumentContent, DocumentRejected, Page, Word
 from shared.documents.pdf_attachments import find_einvoice
+from shared.documents.pdf_images import picture_boxes
 from shared.documents.pdf_text import TextLayerUnreadable, read_text_pages
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from shared.ocr import OcrEngine
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,7 @@ def read_pdf(data: bytes, *, ocr: OcrEngine | None, max_pages: int, max_ocr_page
     if content.page_count > len(pages):
         content.warnings.append(f"read first {len(pages)} of {content.page_count} pages")
     content.pages = pages
-    _ocr_scanned_pages(structure.sources[0], content, ocr, max_ocr_pages)
+    _ocr(structure.sources[0], content, ocr, max_ocr_pages)
     return content
 
 
@@ -130,25 +134,36 @@ def _text_pages(structure: _Structure, max_pages: int, content: DocumentContent)
     raise DocumentRejected(f"unreadable PDF: {error or 'no pages'}")
 
 
-def _ocr_scanned_pages(data: bytes, content: DocumentContent, ocr: OcrEngine | None, max_ocr_pages: int) -> None:
-    scanned = [page for page in content.pages if sum(len(w.text) for w in page.words) < MIN_TEXT_CHARS]
-    if not scanned or ocr is None:
+def _ocr(data: bytes, content: DocumentContent, ocr: OcrEngine | None, max_ocr_pages: int) -> None:
+    """OCR of the pages without a text layer, then of text-bearing pictures on the other pages
+    (``pdf_images``); every page or picture read counts against ``max_ocr_pages``."""
+    if ocr is None:
         return
+    scanned = [page for page in content.pages if sum(len(w.text) for w in page.words) < MIN_TEXT_CHARS]
     if len(scanned) > max_ocr_pages:
         content.warnings.append(f"OCR limited to {max_ocr_pages} of {len(scanned)} pages without text")
     try:
         document = pypdfium2.PdfDocument(data)
     except pypdfium2.PdfiumError as exc:
-        content.warnings.append(f"pages could not be rasterised for OCR: {_short(exc)}")
+        if scanned:
+            content.warnings.append(f"pages could not be rasterised for OCR: {_short(exc)}")
         return
     try:
         for page in scanned[:max_ocr_pages]:
             _ocr_page(document, page, ocr, content)
+        budget = max_ocr_pages - min(len(scanned), max_ocr_pages)
+        for page in content.pages:
+            if budget <= 0:
+                break
+            if not any(page is other for other in scanned) and page.words:
+                budget -= _ocr_pictures(document, page, ocr, content, budget)
     finally:
         document.close()
 
 
-def _ocr_page(document: pypdfium2.PdfDocument, page: Page, ocr: OcrEngine, content: DocumentContent) -> None:
+def _render(document: pypdfium2.PdfDocument, page: Page, content: DocumentContent) -> Image.Image | None:
+    """The page as displayed (crop box, rotation applied: the frame of text-layer words), greyscale
+    at ``OCR_DPI``; the page's size is filled in when the text layer could not give it."""
     try:
         pdfium_page = document[page.number - 1]
         width_pt, height_pt = pdfium_page.get_size()
@@ -156,22 +171,58 @@ def _ocr_page(document: pypdfium2.PdfDocument, page: Page, ocr: OcrEngine, conte
         pixels = width_pt * height_pt * scale * scale
         if pixels > MAX_RASTER_PIXELS:
             scale *= (MAX_RASTER_PIXELS / pixels) ** 0.5
-        image = pdfium_page.render(scale=scale, grayscale=True).to_pil()
+        image: Image.Image = pdfium_page.render(scale=scale, grayscale=True).to_pil()
     except (pypdfium2.PdfiumError, ValueError, IndexError, OSError) as exc:
         content.warnings.append(f"page {page.number}: could not be rasterised ({_short(exc)})")
-        return
+        return None
     if page.width <= 0 or page.height <= 0:
         page.width, page.height = float(width_pt), float(height_pt)
-    # pdfium renders the page as displayed (crop box, rotation applied), the frame of text-layer words.
+    return image
+
+
+def _ocr_page(document: pypdfium2.PdfDocument, page: Page, ocr: OcrEngine, content: DocumentContent) -> None:
+    image = _render(document, page, content)
+    if image is None:
+        return
     sx, sy = page.width / image.width, page.height / image.height
     words = ocr.recognize(image)  # greyscale, as rendered: any OcrEngine takes any PIL mode
-    page.words = [
-        Word(text=w.text, x0=w.x0 * sx, top=w.top * sy, x1=w.x1 * sx, bottom=w.bottom * sy, confidence=w.confidence)
-        for w in words
-        if w.text.strip()
-    ]
+    page.words = [_scaled(w, sx, sy) for w in words if w.text.strip()]
     page.words.sort(key=lambda w: (round(w.top), w.x0))
     page.ocr = True
+
+
+def _ocr_pictures(
+    document: pypdfium2.PdfDocument, page: Page, ocr: OcrEngine, content: DocumentContent, budget: int
+) -> int:
+    """Adds the words of the page's text-bearing pictures to its text-layer words; returns how many
+    pictures were read."""
+    try:
+        boxes = picture_boxes(document[page.number - 1], page)[:budget]
+    except (pypdfium2.PdfiumError, IndexError) as exc:
+        log.info("page %d: images not listed (%s)", page.number, _short(exc))
+        return 0
+    image = _render(document, page, content) if boxes else None
+    if image is None:
+        return 0
+    sx, sy = page.width / image.width, page.height / image.height
+    for x0, top, x1, bottom in boxes:
+        left, upper = int(x0 / sx), int(top / sy)
+        crop = image.crop((left, upper, max(left + 1, int(x1 / sx)), max(upper + 1, int(bottom / sy))))
+        page.words += [_scaled(w, sx, sy, left, upper) for w in ocr.recognize(crop) if w.text.strip()]
+    page.words.sort(key=lambda w: (round(w.top), w.x0))
+    return len(boxes)
+
+
+def _scaled(word: Word, sx: float, sy: float, dx: int = 0, dy: int = 0) -> Word:
+    """An OCR word from image pixels (of a crop at ``dx``, ``dy``) to page points."""
+    return Word(
+        text=word.text,
+        x0=(word.x0 + dx) * sx,
+        top=(word.top + dy) * sy,
+        x1=(word.x1 + dx) * sx,
+        bottom=(word.bottom + dy) * sy,
+        confidence=word.confidence,
+    )
 
 
 def _short(exc: BaseException | None) -> str:

@@ -27,7 +27,7 @@ from shared.documents.content import Page, Word
 
 log = logging.getLogger(__name__)
 
-_Axis = tuple[float, float]  # (sign, shift) of one displayed coordinate
+Axis = tuple[float, float]  # (sign, shift) of one displayed coordinate
 
 # 1.5 pt keeps "1.234,56" or "INV/2023/03/0008" together (glyph gaps are ~0) yet splits table
 # columns, whose gaps are many points wide; chars within 3 pt of a line's top belong to it.
@@ -135,7 +135,7 @@ def _upright_chars(page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage) ->
     handle = text_page.raw
     count = pdfium_c.FPDFText_CountChars(handle)
     codes = _char_codes(handle, count)
-    swap, (x_sign, x_shift), (y_sign, y_shift) = _display_frame(page)
+    swap, (x_sign, x_shift), (y_sign, y_shift) = display_frame(page)
     rotation = math.radians(page.get_rotation())
     box, matrix = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
@@ -269,7 +269,7 @@ def _skew(radians: float) -> float:
     return min(turn, 2 * math.pi - turn)
 
 
-def _display_frame(page: pypdfium2.PdfPage) -> tuple[bool, _Axis, _Axis]:
+def display_frame(page: pypdfium2.PdfPage) -> tuple[bool, Axis, Axis]:
     """PDF user space -> displayed page (points, origin top-left), as pdfium renders the page, as
     (swap, x axis, y axis): displayed x = sign · (PDF y if swap else PDF x) + shift, displayed y
     likewise from the other coordinate. The per-char loop writes it out inline (a function call per

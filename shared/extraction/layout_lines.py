@@ -186,7 +186,8 @@ def _make_line(page: Page, words: list[Word]) -> TextLine:
     text = "".join(parts)
     return TextLine(
         page=page.number,
-        ocr=page.ocr,
+        # Text-layer words carry confidence 1; a line with OCR'd words (a picture on a text page) is OCR.
+        ocr=page.ocr or any(w.confidence < 1.0 for w in words),
         index=0,
         words=words,
         text=text,

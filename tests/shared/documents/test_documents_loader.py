@@ -131,6 +131,35 @@ def test_ocr_is_capped_and_says_so() -> None:
     assert "OCR limited to 1 of 3 pages without text" in content.warnings
 
 
+def test_a_picture_holding_text_on_a_text_page_is_ocred(shared_data: Path) -> None:
+    """saeco.pdf prints the issuer's block (name, VAT id, IBAN) as a 445 x 87 pt image under a text
+    layer; its 198 x 72 pt logo (2.8 % of the page) is not read."""
+    ocr = BoxOcr()
+    path = shared_data / "invoice2data" / "saeco.pdf"
+    content = load_content(path.read_bytes(), path.name, None, ocr=ocr)
+    page = content.pages[0]
+    assert not page.ocr and len(ocr.sizes) == 1
+    # The picture at PDF (39, 33)-(484, 120) on an 842 pt page, rendered at 200 dpi and cropped.
+    assert ocr.sizes[0] == pytest.approx((1236, 242), abs=3)
+    [word] = [w for w in page.words if w.confidence < 1.0]
+    assert (word.x0, word.top, word.x1, word.bottom) == pytest.approx((150, 744, 373, 766), abs=1.5)
+    assert len(page.words) > 50  # the text layer is kept
+
+
+def test_pictures_are_read_within_the_ocr_budget(shared_data: Path) -> None:
+    ocr = BoxOcr()
+    path = shared_data / "invoice2data" / "saeco.pdf"
+    content = load_content(path.read_bytes(), path.name, None, ocr=ocr, max_ocr_pages=0)
+    assert ocr.sizes == [] and all(w.confidence == 1.0 for w in content.pages[0].words)
+
+
+def test_logos_are_not_ocred(shared_data: Path) -> None:
+    ocr = BoxOcr()
+    for name in ("coolblue1.pdf", "NetpresseInvoice.pdf", "AmazonWebServices.pdf"):
+        load_content((shared_data / "invoice2data" / name).read_bytes(), name, None, ocr=ocr)
+    assert ocr.sizes == []
+
+
 def test_scanned_pdf_without_ocr_engine_keeps_empty_pages() -> None:
     content = load_content(_scan_pdf(), "scan.pdf", None, ocr=None)
     assert content.page_count == 1 and content.pages[0].words == []

@@ -152,3 +152,20 @@ def test_a_skewed_scan_keeps_a_label_and_its_value_on_one_line() -> None:
     assert all(line.text.endswith(f"\t{index},00") for index, line in enumerate(scanned))
     text_layer = page_lines(Page(number=1, width=1654, height=2339, words=words, ocr=False))
     assert len(text_layer) > 12  # no skew correction for a text layer (it is never scanned askew)
+
+
+def test_issuer_printed_as_a_picture_is_read_by_ocr(shared_data: Path) -> None:
+    """saeco.pdf: the issuer's name, VAT id, IBAN and BIC exist only in an image on a text page; the
+    real reading path (bounded child, RapidOCR in the parent) reads them, and the delivery address
+    block ("Afleveradres": bosd) is not taken for the vendor."""
+    from shared.pipeline import extract_document
+    from shared.settings import get_settings
+
+    path = shared_data / "invoice2data" / "saeco.pdf"
+    extraction = extract_document(path.read_bytes(), path.name, "application/pdf", get_settings())
+    label = _label(path)
+    fields = ["vendor_name", "vendor_vat_id", "iban", "bic", "invoice_number", "total"]
+    wrong = {n: (label[n], extraction.value(n)) for n in fields if not field_correct(n, label[n], extraction.value(n))}
+    assert wrong == {}
+    assert extraction.fields["iban"].provenance is not None
+    assert extraction.fields["iban"].provenance.source is Source.OCR
