@@ -15,6 +15,7 @@ from shared.extraction.layout_lines import TextLine
 
 OTHER = "other"
 BUYER = "buyer"
+SHIP_TO = "ship_to"  # the delivery address: like the buyer's block, never the vendor (not an output field)
 VENDOR = "vendor"
 BUYER_VAT = "buyer_vat"
 TENDERED = "tendered"  # money handed over at the till (not an output field)
@@ -298,7 +299,7 @@ _RAW: list[tuple[str, float, str]] = [
         r"(?:kaufer|kaeufer)\s?/\s?leistungsempfanger|bill(?:ed)?\sto|invoice\sto|sold\sto|customer|buyer|billing\saddress|recipient|rechnungsempfanger|rechnungsempfaenger|kunde|kaufer|kaeufer|leistungsempfanger|rechnungsadresse|client|facture\sa(?=\s*(?::|\t|$))|adresse\sde\sfacturation|destinataire|klant|factuuradres|afnemer|cliente|facturar\sa|destinatario|committente",
     ),
     (
-        OTHER,
+        SHIP_TO,
         1.0,
         r"ship\sto|shipping\saddress|deliver\sto|lieferadresse|lieferanschrift|warenempfanger|adresse\sde\slivraison|afleveradres|leveradres|direccion\sde\sentrega|indirizzo\sdi\sconsegna",
     ),

@@ -7,7 +7,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from shared.extraction.layout_labels import BUYER, VENDOR, LabelMatch
+from shared.extraction.layout_labels import BUYER, SHIP_TO, VENDOR, LabelMatch
 from shared.extraction.layout_lines import TextLine
 from shared.extraction.layout_values import clean_name, looks_like_name
 
@@ -56,10 +56,11 @@ class PartyCandidate:
 def buyer_zones(
     labels: list[LabelMatch], lines_by_page: dict[int, list[TextLine]]
 ) -> list[tuple[int, float, float, float, float]]:
-    """Areas (page, x0, top, x1, bottom) holding the buyer's block: under or beside a buyer label."""
+    """Areas (page, x0, top, x1, bottom) holding the buyer's block or the delivery address: under or
+    beside their labels."""
     zones = []
     for match in labels:
-        if BUYER not in match.fields:
+        if not match.fields & {BUYER, SHIP_TO}:
             continue
         line = match.line
         x0 = line.x_at(match.start) - 15
