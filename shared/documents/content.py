@@ -36,6 +36,9 @@ class Page(BaseModel):
     height: float
     words: list[Word] = Field(default_factory=list)
     ocr: bool = False  # True when the words came from OCR rather than a text layer
+    # Images on a text page that may carry text (``pdf_images``): read by OCR while the document is
+    # read, then of no further use, so never stored with the content.
+    pictures: list[tuple[float, float, float, float]] = Field(default_factory=list, exclude=True)
 
     @property
     def text(self) -> str:

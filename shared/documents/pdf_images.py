@@ -11,12 +11,15 @@ PDFs, the one letterhead block 7.7 %.
 from __future__ import annotations
 
 import ctypes
+from typing import TYPE_CHECKING
 
 import pypdfium2
 import pypdfium2.raw as pdfium_c
 
-from shared.documents.content import Page, Word
-from shared.documents.pdf_text import display_frame
+from shared.documents.content import Word
+
+if TYPE_CHECKING:
+    from shared.documents.pdf_text import Axis
 
 MIN_PAGE_SHARE = 0.05
 MAX_TEXT_WORDS_ON_IT = 2
@@ -24,13 +27,15 @@ MAX_TEXT_WORDS_ON_IT = 2
 BBox = tuple[float, float, float, float]  # displayed page points, origin top-left
 
 
-def picture_boxes(page: pypdfium2.PdfPage, read: Page) -> list[BBox]:
-    """Boxes of the page's top-level images that are worth reading (see the module docstring).
-    Images nested in form XObjects are not looked at."""
-    area = read.width * read.height
+def picture_boxes(
+    page: pypdfium2.PdfPage, frame: tuple[bool, Axis, Axis], width: float, height: float, words: list[Word]
+) -> list[BBox]:
+    """Boxes of the page's top-level images that are worth reading (see the module docstring), in
+    the displayed frame (``pdf_text.display_frame``). Images nested in form XObjects are not looked at."""
+    area = width * height
     if area <= 0:
         return []
-    swap, (x_sign, x_shift), (y_sign, y_shift) = display_frame(page)
+    swap, (x_sign, x_shift), (y_sign, y_shift) = frame
     boxes: list[BBox] = []
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     for index in range(pdfium_c.FPDFPage_CountObjects(page.raw)):
@@ -41,10 +46,10 @@ def picture_boxes(page: pypdfium2.PdfPage, read: Page) -> list[BBox]:
             continue
         xs = sorted(x_sign * v + x_shift for v in ((bottom.value, top.value) if swap else (left.value, right.value)))
         ys = sorted(y_sign * v + y_shift for v in ((left.value, right.value) if swap else (bottom.value, top.value)))
-        box = (max(0.0, xs[0]), max(0.0, ys[0]), min(read.width, xs[1]), min(read.height, ys[1]))
+        box = (max(0.0, xs[0]), max(0.0, ys[0]), min(width, xs[1]), min(height, ys[1]))
         if (box[2] - box[0]) * (box[3] - box[1]) < MIN_PAGE_SHARE * area:
             continue
-        if sum(1 for w in read.words if _centre_in(w, box)) > MAX_TEXT_WORDS_ON_IT:
+        if sum(1 for w in words if _centre_in(w, box)) > MAX_TEXT_WORDS_ON_IT:
             continue
         boxes.append(box)
     return boxes

@@ -15,7 +15,6 @@ import pypdfium2
 
 from shared.documents.content import ContentKind, DocumentContent, DocumentRejected, Page, Word
 from shared.documents.pdf_attachments import find_einvoice
-from shared.documents.pdf_images import picture_boxes
 from shared.documents.pdf_text import TextLayerUnreadable, read_text_pages
 
 if TYPE_CHECKING:
@@ -155,7 +154,7 @@ def _ocr(data: bytes, content: DocumentContent, ocr: OcrEngine | None, max_ocr_p
         for page in content.pages:
             if budget <= 0:
                 break
-            if not any(page is other for other in scanned) and page.words:
+            if page.pictures and not any(page is other for other in scanned):
                 budget -= _ocr_pictures(document, page, ocr, content, budget)
     finally:
         document.close()
@@ -196,11 +195,7 @@ def _ocr_pictures(
 ) -> int:
     """Adds the words of the page's text-bearing pictures to its text-layer words; returns how many
     pictures were read."""
-    try:
-        boxes = picture_boxes(document[page.number - 1], page)[:budget]
-    except (pypdfium2.PdfiumError, IndexError) as exc:
-        log.info("page %d: images not listed (%s)", page.number, _short(exc))
-        return 0
+    boxes = page.pictures[:budget]
     image = _render(document, page, content) if boxes else None
     if image is None:
         return 0

@@ -24,6 +24,7 @@ import pypdfium2
 import pypdfium2.raw as pdfium_c
 
 from shared.documents.content import Page, Word
+from shared.documents.pdf_images import picture_boxes
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,11 @@ def _read_page(document: pypdfium2.PdfDocument, index: int) -> Page:
             chars = _upright_chars(page, text_page)
         finally:
             text_page.close()
+        words = _page_words(chars, width, height)
+        pictures = picture_boxes(page, display_frame(page), width, height, words)
     finally:
         page.close()
-    return Page(number=number, width=width, height=height, words=_page_words(chars, width, height))
+    return Page(number=number, width=width, height=height, words=words, pictures=pictures)
 
 
 def _page_words(chars: list[_Char], width: float, height: float) -> list[Word]:
