@@ -1,16 +1,20 @@
 """Line items from table structure: find a header row (Description / Qty / Unit price / Amount in
-six languages), take its columns' x positions, then read the rows under it; a line without an
-amount continues the description of the row above (multi-line descriptions)."""
+six languages, a cell's name may be stacked over the lines around it), take its columns' x positions,
+then read the rows under it. A row is anchored by its amount; a line without one continues the
+description of the row above, or, when the cells are centred in a taller row (the line reaches
+down to the next amount, or sits after the clearly widest gap), starts the next row."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from shared.documents.content import Word
 from shared.domain.models import LineItem, Provenance, Source
 from shared.extraction.layout_labels import LabelMatch
-from shared.extraction.layout_lines import TextLine
+from shared.extraction.layout_lines import TextLine, fold
 from shared.extraction.layout_values import amounts_in
 from shared.extraction.normalize import parse_amount
 
@@ -76,6 +80,39 @@ def _header_columns(line: TextLine) -> list[Column] | None:
     return columns
 
 
+def _stacked_columns(page_lines: list[TextLine], index: int, columns: list[Column]) -> tuple[list[Column], int]:
+    """A header cell set on two lines beside one-line cells ("Unit" above, "price" below a vertically
+    centred "Description  Quantity  Amount"): words of the neighbouring lines that overlap the header
+    line's band and no column of it, stacked by x, read as column names. Returns the columns and the
+    index of the last header line."""
+    header = page_lines[index]
+    centre = (header.top + header.bottom) / 2
+    stacks: list[list[Word]] = []
+    last = index
+    for near in range(max(0, index - 2), min(len(page_lines), index + 3)):
+        line = page_lines[near]
+        if near == index or abs((line.top + line.bottom) / 2 - centre) >= header.height:
+            continue
+        for word in line.words:
+            if any(word.x0 < c.x1 and c.x0 < word.x1 for c in columns):
+                continue
+            stack = next((s for s in stacks if any(word.x0 < w.x1 and w.x0 < word.x1 for w in s)), None)
+            if stack is None:
+                stacks.append([word])
+            else:
+                stack.append(word)
+            last = max(last, near)
+    added = []
+    for stack in stacks:
+        text = fold(" ".join(w.text for w in sorted(stack, key=lambda w: w.top)))
+        kind = next((k for k, pattern in _COLUMN_RES if pattern.fullmatch(text)), None)
+        if kind is not None:
+            added.append(Column(kind, min(w.x0 for w in stack), max(w.x1 for w in stack) + 3))
+    if not added:
+        return columns, index
+    return sorted(columns + added, key=lambda c: c.x0), last
+
+
 def extract_line_items(
     lines_by_page: dict[int, list[TextLine]], labels_by_line: dict[int, list[LabelMatch]]
 ) -> list[tuple[LineItem, TextLine]]:
@@ -88,6 +125,7 @@ def extract_line_items(
             if columns is None:
                 index += 1
                 continue
+            columns, index = _stacked_columns(page_lines, index, columns)
             rows, index = _read_rows(page_lines, index + 1, columns, labels_by_line)
             items.extend(rows)
     return items
@@ -103,6 +141,12 @@ def _read_rows(
     numeric_after_desc = [c.x0 for c in columns if c.x0 > desc_x0 + 20 and c.kind != "description"]
     desc_x1 = min(numeric_after_desc, default=amount_col.x0) - 6
     previous: TextLine | None = None
+    # Each row's lines, top to bottom (its description lines above and below, its own line), and the
+    # description-only lines seen before the first row.
+    cells: list[list[TextLine]] = []
+    leading: list[TextLine] = []
+    detached: list[TextLine] = []  # lines after a wide gap below the last row, not yet placed
+    detached_at = start
     index = start
     while index < len(page_lines):
         line = page_lines[index]
@@ -122,26 +166,77 @@ def _read_rows(
             previous = line
             continue  # an in-table subtotal
         if hits:
-            rows.append((_row(line, columns, desc_x0, desc_x1, hits[-1].value), line))
-        elif rows and previous is not None and line.top - previous.bottom < 1.6 * line.height:
-            extra = _text_between(line, desc_x0, desc_x1)
-            item = rows[-1][0]
-            if extra:
-                item.description = f"{item.description} {extra}".strip() if item.description else extra
+            if detached:  # lines after a wide gap: this row's upper lines if they reach down to it
+                above = detached if _touches(detached[-1], line) else []
+                detached = []
+            else:
+                above = _cell_lines_above(rows[-1][1] if rows else None, cells[-1] if rows else leading, line)
+            if above and rows and not any(above[0] is other for other in leading):
+                kept = [other for other in cells[-1] if not any(other is moved for moved in above)]
+                cells[-1] = kept
+                rows[-1][0].description = _joined(cells[-1], desc_x0, desc_x1)
+            cells.append([*above, line])
+            rows.append((_row(cells[-1], line, columns, desc_x0, desc_x1, hits[-1].value), line))
+        elif previous is not None and line.top - previous.bottom < 1.6 * line.height:
+            if detached:
+                detached.append(line)
+            elif rows:
+                cells[-1].append(line)
+                rows[-1][0].description = _joined(cells[-1], desc_x0, desc_x1)
+            else:
+                leading.append(line)
         elif rows:
-            break
+            if detached:  # two text blocks without an amount: the table ended at the first
+                index = detached_at
+                break
+            detached, detached_at = [line], index
+        else:
+            leading = [line]
         previous = line
         index += 1
     return rows, index
+
+
+def _cell_lines_above(row: TextLine | None, cell: list[TextLine], new_row: TextLine) -> list[TextLine]:
+    """The lines just above a row's amount that belong to it rather than to the row before: the cells
+    of a row are often centred vertically, so a two-line description (or the quantity and price of a
+    taller row) starts above its amount.
+    They are the lines after the clearly widest gap in the run from the previous row (or the table
+    header) down to this one; a run without one (evenly spaced continuation lines) keeps them all."""
+    if row is None:  # before the first row: only lines that reach down into the row's own band
+        return cell if cell and _touches(cell[-1], new_row) else []
+    below = cell[next(k for k, line in enumerate(cell) if line is row) + 1 :]  # the previous row's continuation
+    if not below:
+        return []
+    run = [row, *below, new_row]
+    gaps = [b.top - a.bottom for a, b in itertools.pairwise(run)]
+    widest = max(range(len(gaps)), key=gaps.__getitem__)
+    others = [gap for k, gap in enumerate(gaps) if k != widest]
+    if widest == len(gaps) - 1 or gaps[widest] < max(others) + 0.3 * new_row.height:
+        return []
+    return below[widest:]
+
+
+def _touches(upper: TextLine, lower: TextLine) -> bool:
+    """The two lines overlap or meet: one table row's cells, not two rows."""
+    return upper.bottom > lower.top - 0.1 * lower.height
+
+
+def _joined(lines: list[TextLine], x0: float, x1: float) -> str | None:
+    return " ".join(part for part in (_text_between(line, x0, x1) for line in lines) if part) or None
 
 
 def _text_between(line: TextLine, x0: float, x1: float) -> str:
     return " ".join(w.text for w in line.words if w.x0 >= x0 and w.x0 < x1).strip()
 
 
-def _row(line: TextLine, columns: list[Column], desc_x0: float, desc_x1: float, amount: Decimal) -> LineItem:
+def _row(
+    lines: list[TextLine], line: TextLine, columns: list[Column], desc_x0: float, desc_x1: float, amount: Decimal
+) -> LineItem:
+    """The item of one table row: ``line`` holds its amount, ``lines`` are all its lines (a centred
+    cell's quantity or price may sit on a line above the amount)."""
     quantity = unit_price = None
-    for word in line.words:
+    for word in (w for row_line in [line, *lines] for w in row_line.words):
         if desc_x0 <= word.x0 < desc_x1:
             continue
         column = _column_for(word.x0, word.x1, columns)
@@ -152,10 +247,9 @@ def _row(line: TextLine, columns: list[Column], desc_x0: float, desc_x1: float, 
             quantity = value
         elif column.kind == "unit_price" and unit_price is None:
             unit_price = value
-    description = _text_between(line, desc_x0, desc_x1) or None
     bbox = (line.words[0].x0, line.top, line.words[-1].x1, line.bottom)
     return LineItem(
-        description=description,
+        description=_joined(lines, desc_x0, desc_x1),
         quantity=quantity,
         unit_price=unit_price,
         amount=amount,

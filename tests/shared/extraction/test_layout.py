@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from shared.documents.content import ContentKind, DocumentContent
+from shared.documents.content import ContentKind, DocumentContent, Page, Word
 from shared.documents.pdf_text import read_text_pages
 from shared.domain.models import Extraction, Source
 from shared.evaluation.scoring import field_correct
@@ -99,6 +100,48 @@ def test_line_items_from_table_with_multi_line_descriptions(shared_data: Path) -
     assert items[0].description is not None and "Acme beeswax" in items[0].description  # second line joined
     assert items[3].quantity is not None and items[3].quantity == 15
     assert str(items[2].unit_price) == "1.00"
+
+
+def test_line_items_whose_cells_are_centred_in_a_taller_row(shared_data: Path) -> None:
+    """The FeRD layout: each row's number, article and description sit on the line above its amount
+    (the amount cell is centred in a row two lines tall), rows 28 pt apart, the header's "Art-Nr"
+    cell stacked over four lines beside the one-line column names."""
+    items = _extract(shared_data / "zugferd" / "XML-Rechnung__FX__EN16931_Einfach.pdf").line_items
+    got = [(item.description, item.quantity, item.unit_price, item.amount) for item in items]
+    assert [(d.split()[:2] if d else d, q, p, a) for d, q, p, a in got] == [
+        (["Trennblätter", "A4"], Decimal("20"), Decimal("9.9"), Decimal("198.00")),
+        (["Joghurt", "Banane"], Decimal("50"), Decimal("5.5"), Decimal("275.00")),
+    ]
+
+
+def _words_at(x0: float, top: float, text: str, size: float = 10.0) -> list[Word]:
+    """Words of one printed run starting at ``x0`` (0.5 em per character, a space between words)."""
+    words, x = [], x0
+    for token in text.split():
+        width = 0.5 * size * len(token)
+        words.append(Word(text=token, x0=x, top=top, x1=x + width, bottom=top + size))
+        x += width + 0.5 * size
+    return words
+
+
+def test_two_line_descriptions_around_centred_numbers_and_a_stacked_header() -> None:
+    """Rows whose description wraps to two lines with quantity, price and amount centred between them
+    (lines overlap), rows 10 pt apart; "Unit" / "price" stacked in the header."""
+    words = _words_at(450, 216, "Unit") + _words_at(62, 222, "Description")
+    words += _words_at(360, 222, "Quantity") + _words_at(505, 222, "Amount") + _words_at(450, 228, "price")
+    rows = [("Small Business Standard fee", "user strukan May", "3.89"), ("Quality fee", "user minar May", "5.39")]
+    top = 248.0
+    for first, second, price in rows:
+        words += _words_at(62, top, first) + _words_at(62, top + 11.6, second)
+        words += _words_at(380, top + 5.8, "1") + _words_at(450, top + 5.8, price) + _words_at(505, top + 5.8, price)
+        top += 32.1
+    words += _words_at(400, top + 20, "Total") + _words_at(505, top + 20, "9.28")
+    page = Page(number=1, width=595, height=842, words=words)
+    items = extract_layout(DocumentContent(kind=ContentKind.PDF, pages=[page], page_count=1)).line_items
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in items] == [
+        ("Small Business Standard fee user strukan May", Decimal(1), Decimal("3.89"), Decimal("3.89")),
+        ("Quality fee user minar May", Decimal(1), Decimal("5.39"), Decimal("5.39")),
+    ]
 
 
 def test_german_e_invoice_text_layer_parties_and_amounts(shared_data: Path) -> None:
