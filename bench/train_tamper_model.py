@@ -24,6 +24,14 @@ official OCR lines, as bench.tamper_real_scans reads them) are split the same wa
 clean scans AND on real ones: the higher of the two thresholds is taken), the ``held_out`` receipts
 are reported only.
 
+RapidOCR's own boxes (``--ocr-variants``, ``--ocr-eval-variants``): at run time the check gets the
+words intake's OCR reads on the scan (word groups, other offsets, a repainted digit often a word of its
+own), not text-layer boxes. The first draws of every document (the same scans as above, edited and
+clean) are also read by ``shared.pipeline.read_document`` (the product's read of an image, RapidOCR;
+cached by content hash in bench/out/tamper_train/ocr/) and sampled with those boxes, same labelling
+rule: fit draws are trained on, calibration draws join the synthetic clean set of the threshold,
+held-out draws are reported under ``rapid_boxes``.
+
 Seeded: the same data and seed give the same model. Page features are cached in
 bench/out/tamper_train/ (keyed by the feature code), so a re-run only re-trains.
 """
@@ -32,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import random
 from collections.abc import Callable
@@ -50,6 +59,7 @@ from bench.fraud.tamper_generators import (
     scan_words,
 )
 from shared.forensics import image as image_module
+from shared.forensics.check import page_boxes
 from shared.forensics.image import FEATURES, load_grey, region_features, tiles
 from shared.forensics.model import MODEL_PATH, THRESHOLD_KEY
 from shared.forensics.tokens import scan_targets
@@ -61,7 +71,7 @@ SETS = ("zugferd", "invoice2data")
 SROIE = DATA / "sroie"  # real receipt scans, untouched: label-0 tiles (fit) and clean pages (calibration)
 HIDDEN = 24
 MAX_REGIONS = 150  # as shared.forensics.check
-VERSION = "scan-tamper-4"
+VERSION = "scan-tamper-5"
 FPR_TARGET = 0.01
 TEMPERATURE = 8.0  # score = sigmoid(logit / TEMPERATURE)
 
@@ -213,17 +223,80 @@ def source_pages(job: tuple[str, int, int]) -> list[Page]:
     )
 
 
+def _draw(source: Path, text_layer: Words, variant: int, seed: int) -> tuple[Words, list[TamperCase]]:
+    """One seeded draw of a source: its word boxes (text layer, or ``ocr_like`` on odd draws) and its
+    scans (edited, clean, carefully edited)."""
+    rng = random.Random(f"{seed}:{source.name}:{variant}")
+    words = ocr_like(text_layer, rng) if variant % 2 else text_layer
+    return words, [*generate_scan_edit(source, rng), *generate_scan_clean(source, rng), *careful_scan_edit(source, rng)]
+
+
 def _source_pages(source: Path, variants: int, seed: int) -> list[Page]:
     text_layer = scan_words(source)
     pages: list[Page] = []
     for variant in range(variants):
-        rng = random.Random(f"{seed}:{source.name}:{variant}")
-        words = ocr_like(text_layer, rng) if variant % 2 else text_layer
-        cases = [*generate_scan_edit(source, rng), *generate_scan_clean(source, rng), *careful_scan_edit(source, rng)]
+        words, cases = _draw(source, text_layer, variant, seed)
         for case in cases:
             page = page_sample(case.data, words, case.region)
             page.update(
                 source=source.name, variant=variant, quality=case.detail.get("jpeg_quality"), kind=case.fraud_type
+            )
+            pages.append(page)
+    return pages
+
+
+OCR_BOXES = "2"  # bump when the check's drawing of OCR boxes changes (check.page_boxes): part of the cache names
+OCR_CODE = ("shared/ocr/rapid.py", "shared/ocr/prepare.py", "shared/documents/images.py")  # key of the OCR cache
+
+
+def rapid_words(data: bytes) -> Words:
+    """The words the check gets for a scan: intake's read of the image (``shared.pipeline.read_document``,
+    RapidOCR), boxes as the check draws them (``check.page_boxes``). Cached by content hash in
+    CACHE/ocr/<digest of the OCR code>/ (OCR takes seconds a page on the shared box)."""
+    from shared.documents.content import Page as ContentPage
+
+    code = hashlib.sha256(b"".join((REPO / name).read_bytes() for name in OCR_CODE)).hexdigest()[:12]
+    cache = CACHE / "ocr" / code / f"{hashlib.sha256(data).hexdigest()}.json"
+    if cache.exists():
+        page = ContentPage.model_validate_json(cache.read_text())
+    else:
+        from shared.pipeline import read_document
+        from shared.settings import get_settings
+
+        page = read_document(data, "scan.jpg", "image/jpeg", get_settings()).pages[0]
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(page.model_dump_json())
+    with Image.open(io.BytesIO(data)) as image:
+        shape = (image.height, image.width)
+    return [(w.text, box) for w, box in zip(page.words, page_boxes(page, shape), strict=True)]
+
+
+def rapid_source_pages(job: tuple[str, int, int]) -> list[Page]:
+    """The first ``variants`` draws of a source (the same scans as ``source_pages``), edited and clean
+    ones only, with the word boxes RapidOCR draws on each scan (``rapid_words``); features cached."""
+    path, variants, seed = job
+    source = Path(path)
+    return _cached(
+        f"{seed}-rapid{OCR_BOXES}-{source.parent.name}-{source.stem}-{variants}",
+        lambda: _rapid_source_pages(source, variants, seed),
+    )
+
+
+def _rapid_source_pages(source: Path, variants: int, seed: int) -> list[Page]:
+    text_layer = scan_words(source)
+    pages: list[Page] = []
+    for variant in range(variants):
+        _, cases = _draw(source, text_layer, variant, seed)
+        for case in cases:
+            if case.fraud_type == "scan_edit_careful":
+                continue  # not trained on: spare the OCR
+            page = page_sample(case.data, rapid_words(case.data), case.region)
+            page.update(
+                source=source.name,
+                variant=variant,
+                quality=case.detail.get("jpeg_quality"),
+                kind=case.fraud_type,
+                boxes="rapid",
             )
             pages.append(page)
     return pages
@@ -431,6 +504,10 @@ def main() -> None:
     parser.add_argument("--eval-variants", type=int, default=14, help="draws per calibration / held-out document")
     parser.add_argument("--real-variants", type=int, default=3, help="box sets per SROIE receipt (official + jittered)")
     parser.add_argument("--real-share", type=float, default=0.5, help="share of the negatives' weight on real scans")
+    parser.add_argument(
+        "--ocr-variants", type=int, default=8, help="fit draws also read by RapidOCR (its boxes; 0: none)"
+    )
+    parser.add_argument("--ocr-eval-variants", type=int, default=3, help="calibration / held-out draws read by OCR")
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--page-weight", type=float, default=0.0, help="weight of the per-page soft-max loss")
     parser.add_argument("--workers", type=int, default=1, help="processes computing page features")
@@ -446,26 +523,35 @@ def main() -> None:
         for s in g
     ]
     real_jobs = [(str(r), args.real_variants, args.seed) for g in real_groups.values() for r in g]
+    rapid_jobs = [
+        (str(s), args.ocr_variants if name == "fit" else args.ocr_eval_variants, args.seed)
+        for name, g in groups.items()
+        for s in g
+    ]
+    rapid_jobs = [job for job in rapid_jobs if job[1] > 0]
     with ProcessPoolExecutor(max_workers=max(1, args.workers)) as pool:
         results = dict(zip([j[0] for j in jobs], pool.map(source_pages, jobs), strict=True))
         results.update(zip([j[0] for j in real_jobs], pool.map(receipt_pages, real_jobs), strict=True))
+        read = dict(zip([j[0] for j in rapid_jobs], pool.map(rapid_source_pages, rapid_jobs), strict=True))
     pages = {name: [p for s in g for p in results[str(s)]] for name, g in groups.items()}
     real = {name: [p for r in g for p in results[str(r)]] for name, g in real_groups.items()}
+    rapid = {name: [p for s in g for p in read.get(str(s), [])] for name, g in groups.items()}
     # Careful edits are not trained on (they cost recall on the suite's edits): held-out recall on them
     # measures a kind of tampering the model has not seen.
-    fit = [p for p in pages["fit"] if p.get("kind") != "scan_edit_careful"] + real["fit"]
+    fit = [p for p in pages["fit"] if p.get("kind") != "scan_edit_careful"] + rapid["fit"] + real["fit"]
     x = np.concatenate([p["x"] for p in fit])
     y = np.concatenate([p["y"] for p in fit]).astype(np.float32)
     page_of = np.concatenate([np.full(len(p["y"]), number) for number, p in enumerate(fit)])
     is_real = np.concatenate([np.full(len(p["y"]), p.get("kind") == "sroie") for p in fit])
     print(
-        f"fit: {len(groups['fit'])} documents + {len(real_groups['fit'])} receipts, {len(fit)} scans, "
+        f"fit: {len(groups['fit'])} documents + {len(real_groups['fit'])} receipts, {len(fit)} scans "
+        f"({len(rapid['fit'])} with RapidOCR's boxes), "
         f"{len(y)} tiles ({int(is_real.sum())} real), {int((y > 0).sum())} edited"
     )
     params = train(x, y, page_of, args.seed, page_weight=args.page_weight, real=is_real, real_share=args.real_share)
     # The 1 % bar must hold on synthetic clean scans and on real ones: the higher of the two thresholds.
-    synthetic_threshold = threshold_for(
-        np.array([page_score(params, p) for p in pages["calibration"] if not p["edited"]])
+    synthetic_threshold = threshold_for(  # the calibration documents' clean scans, every box source
+        np.array([page_score(params, p) for p in pages["calibration"] + rapid["calibration"] if not p["edited"]])
     )
     real_threshold = threshold_for(np.array([page_score(params, p) for p in real["calibration"]]))
     threshold = max(synthetic_threshold, real_threshold)
@@ -479,6 +565,7 @@ def main() -> None:
     }
     for name in names:
         result = evaluate(params, pages[name], threshold)
+        result["rapid_boxes"] = evaluate(params, rapid[name], threshold)
         result["real_scans"] = real_evaluate(params, real[name], threshold)
         report[name] = result
         print(f"{name:12} {result}")

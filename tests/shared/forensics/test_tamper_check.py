@@ -127,3 +127,14 @@ def test_an_unreadable_pdf_is_reported_not_raised(repo: SqliteRepository, settin
         record, OriginalDocument(b"%PDF-1.4 garbage", DocumentContent(kind=ContentKind.PDF), settings), repo=repo
     )
     assert all(f.severity is not Severity.HIGH for f in findings)
+
+
+def test_a_squashed_ocr_box_is_redrawn_around_its_glyphs() -> None:
+    from shared.forensics.check import page_boxes
+
+    words = [Word(text=f"w{i}", x0=10.0 * i, top=100.0, x1=10.0 * i + 8, bottom=120.0) for i in range(5)]
+    words.append(Word(text="1,23", x0=60.0, top=98.0, x1=90.0, bottom=101.0))  # a rule's 3 rows won the crop
+    page = Page(number=1, width=200.0, height=400.0, words=words, ocr=True)
+    boxes = page_boxes(page, (800, 400))  # the decoded image is twice the OCR'd page
+    assert boxes[0] == (0.0, 200.0, 16.0, 240.0)
+    assert boxes[-1] == (120.0, 199.0 - 30.0, 180.0, 199.0 + 30.0)  # 1.5 x the median height (40 px), same centre
