@@ -48,12 +48,15 @@ def match_vendor(extraction: Extraction, vendors: list[Vendor], sender: str | No
 
 
 def check_bank_details(
-    extraction: Extraction, vendors: list[Vendor], history: VendorHistory | None = None, sender: str | None = None
+    extraction: Extraction,
+    vendors: list[Vendor],
+    matched: tuple[Vendor, str] | None,
+    history: VendorHistory | None = None,
 ) -> list[Finding]:
+    """``matched``: ``match_vendor``'s answer for this invoice."""
     name = extraction.value("vendor_name")
     if not name and not extraction.value("vendor_vat_id"):
         return []  # nothing to look up; extraction reports the missing vendor
-    matched = match_vendor(extraction, vendors, sender)
     if matched is None:
         return [
             *_account_vs_history(extraction, None, history),

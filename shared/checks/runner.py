@@ -55,7 +55,7 @@ def run_checks(
     master = matched[0] if matched else None
     history = load_history(repo, history_key(extraction, master))
     fingerprint = text_fingerprint(content)
-    bank = check_bank_details(extraction, vendors, history, mail.sender)
+    bank = check_bank_details(extraction, vendors, matched, history)
     sender = check_sender(record, vendors=vendors, master=master, history=history)
     findings = [
         *check_arithmetic(extraction),

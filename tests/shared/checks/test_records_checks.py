@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.local.sqlite import SqliteRepository
-from shared.checks import check_bank_details, risk_score, run_checks
+from shared.checks import check_bank_details, match_vendor, risk_score, run_checks
 from shared.domain import (
     DocumentType,
     Extraction,
@@ -113,7 +113,8 @@ def test_vendor_matched_by_name_when_vat_id_is_missing(repo: SqliteRepository) -
     values = {k: v for k, v in ACME.items() if k != "vendor_vat_id"}
     extraction = record("a.pdf", **{**values, "vendor_name": "acme", "iban": OTHER_IBAN}).extraction
     assert extraction is not None
-    matched = check_bank_details(extraction, repo.list_vendors())
+    vendors = repo.list_vendors()
+    matched = check_bank_details(extraction, vendors, match_vendor(extraction, vendors))
     assert [(f.code, f.evidence["matched_by"]) for f in matched] == [("bank.iban_changed", "name")]
 
 
