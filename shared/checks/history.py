@@ -27,6 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.checks.domains import mail_domain
 from shared.checks.identifiers import compact
 from shared.documents.content import DocumentContent
 from shared.domain import Extraction, Source, Vendor
@@ -151,8 +152,9 @@ def _with_entry(
         history.ibans = _bounded_add(history.ibans, entry.iban)
     if trust_sender and entry.sender:
         history.senders = _bounded_add(history.senders, entry.sender)
-        if "@" in entry.sender:
-            history.domains = _bounded_add(history.domains, entry.sender.rsplit("@", 1)[1])
+        domain = mail_domain(entry.sender)
+        if domain:
+            history.domains = _bounded_add(history.domains, domain)
     return history
 
 
