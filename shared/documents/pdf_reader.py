@@ -154,7 +154,7 @@ def _ocr(data: bytes, content: DocumentContent, ocr: OcrEngine | None, max_ocr_p
         for page in content.pages:
             if budget <= 0:
                 break
-            if page.pictures and not any(page is other for other in scanned):
+            if page.pictures and not page.ocr:
                 budget -= _ocr_pictures(document, page, ocr, content, budget)
     finally:
         document.close()

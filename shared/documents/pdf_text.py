@@ -86,12 +86,13 @@ def _read_page(document: pypdfium2.PdfDocument, index: int) -> Page:
         except pypdfium2.PdfiumError as exc:
             log.warning("page %d: text layer unreadable (%s)", number, exc)
             return Page(number=number, width=width, height=height)
+        frame = display_frame(page)
         try:
-            chars = _upright_chars(page, text_page)
+            chars = _upright_chars(page, text_page, frame)
         finally:
             text_page.close()
         words = _page_words(chars, width, height)
-        pictures = picture_boxes(page, display_frame(page), width, height, words)
+        pictures = picture_boxes(page, frame, width, height, words)
     finally:
         page.close()
     return Page(number=number, width=width, height=height, words=words, pictures=pictures)
@@ -128,7 +129,9 @@ def _pdfminer_page(page: Any, number: int) -> Page:
     return Page(number=number, width=width, height=height, words=_page_words(chars, width, height))
 
 
-def _upright_chars(page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage) -> list[_Char]:
+def _upright_chars(
+    page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage, frame: tuple[bool, Axis, Axis]
+) -> list[_Char]:
     """Every char readable left to right in the displayed page, in its frame; spaces kept (they split
     words), pdfium's generated spaces and line breaks dropped (the geometry decides those).
 
@@ -138,7 +141,7 @@ def _upright_chars(page: pypdfium2.PdfPage, text_page: pypdfium2.PdfTextPage) ->
     handle = text_page.raw
     count = pdfium_c.FPDFText_CountChars(handle)
     codes = _char_codes(handle, count)
-    swap, (x_sign, x_shift), (y_sign, y_shift) = display_frame(page)
+    swap, (x_sign, x_shift), (y_sign, y_shift) = frame
     rotation = math.radians(page.get_rotation())
     box, matrix = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
