@@ -169,14 +169,15 @@ def _read_rows(
             if detached:  # lines after a wide gap: this row's upper lines if they reach down to it
                 above = detached if _touches(detached[-1], line) else []
                 detached = []
-            else:
-                above = _cell_lines_above(rows[-1][1] if rows else None, cells[-1] if rows else leading, line)
-            if above and rows and not any(above[0] is other for other in leading):
-                kept = [other for other in cells[-1] if not any(other is moved for moved in above)]
-                cells[-1] = kept
-                rows[-1][0].description = _joined(cells[-1], desc_x0, desc_x1)
+            elif rows:
+                above = _cell_lines_above(rows[-1][1], cells[-1], line)
+                if above:  # a suffix of the previous row's lines moves to this row
+                    del cells[-1][-len(above) :]
+                    rows[-1][0].description = _joined(cells[-1], desc_x0, desc_x1)
+            else:  # before the first row: only lines that reach down into the row's own band
+                above = leading if leading and _touches(leading[-1], line) else []
             cells.append([*above, line])
-            rows.append((_row(cells[-1], line, columns, desc_x0, desc_x1, hits[-1].value), line))
+            rows.append((_row(line, above, columns, desc_x0, desc_x1, hits[-1].value), line))
         elif previous is not None and line.top - previous.bottom < 1.6 * line.height:
             if detached:
                 detached.append(line)
@@ -197,14 +198,12 @@ def _read_rows(
     return rows, index
 
 
-def _cell_lines_above(row: TextLine | None, cell: list[TextLine], new_row: TextLine) -> list[TextLine]:
+def _cell_lines_above(row: TextLine, cell: list[TextLine], new_row: TextLine) -> list[TextLine]:
     """The lines just above a row's amount that belong to it rather than to the row before: the cells
     of a row are often centred vertically, so a two-line description (or the quantity and price of a
     taller row) starts above its amount.
-    They are the lines after the clearly widest gap in the run from the previous row (or the table
-    header) down to this one; a run without one (evenly spaced continuation lines) keeps them all."""
-    if row is None:  # before the first row: only lines that reach down into the row's own band
-        return cell if cell and _touches(cell[-1], new_row) else []
+    They are the previous row's continuation lines after the clearly widest gap in the run from that
+    row down to this one; a run without one (evenly spaced continuation lines) keeps them all there."""
     below = cell[next(k for k, line in enumerate(cell) if line is row) + 1 :]  # the previous row's continuation
     if not below:
         return []
@@ -231,12 +230,12 @@ def _text_between(line: TextLine, x0: float, x1: float) -> str:
 
 
 def _row(
-    lines: list[TextLine], line: TextLine, columns: list[Column], desc_x0: float, desc_x1: float, amount: Decimal
+    line: TextLine, above: list[TextLine], columns: list[Column], desc_x0: float, desc_x1: float, amount: Decimal
 ) -> LineItem:
-    """The item of one table row: ``line`` holds its amount, ``lines`` are all its lines (a centred
-    cell's quantity or price may sit on a line above the amount)."""
+    """The item of one table row: ``line`` holds its amount, ``above`` are its lines above that (a
+    centred cell's quantity or price may sit there; the amount's line is read first)."""
     quantity = unit_price = None
-    for word in (w for row_line in [line, *lines] for w in row_line.words):
+    for word in (w for row_line in [line, *above] for w in row_line.words):
         if desc_x0 <= word.x0 < desc_x1:
             continue
         column = _column_for(word.x0, word.x1, columns)
@@ -249,7 +248,7 @@ def _row(
             unit_price = value
     bbox = (line.words[0].x0, line.top, line.words[-1].x1, line.bottom)
     return LineItem(
-        description=_joined(lines, desc_x0, desc_x1),
+        description=_joined([*above, line], desc_x0, desc_x1),
         quantity=quantity,
         unit_price=unit_price,
         amount=amount,
