@@ -21,7 +21,7 @@ Generators are modules with ``generate(source: Path, rng) -> list[case]``; a cas
 module's ``CODE_PREFIXES`` (fraud type → code prefixes) says which findings count for its types
 (default ``("tamper.",)``). Add a generator in one line to ``GENERATORS``.
 
-Parsed document content is cached by content hash in ``bench/out/fraud/cache`` (what the activities
+Parsed document content is cached by content hash in ``bench/out/fraud/cache/<reader code digest>`` (what the activities
 cache per document anyway), so re-runs skip PDF parsing and OCR; extraction and checks always run.
 """
 
@@ -44,13 +44,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.code_digest import READER_CODE, code_digest
 from bench.fraud.cases import Case, rescan_case
 from shared.domain import InvoiceStatus
 from shared.domain.models import SEVERITY_RANK, Severity
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
-CACHE = REPO / "bench" / "out" / "fraud" / "cache"
+# Content read by the current reading code only: a change to the reader or the OCR starts a new cache.
+CACHE = REPO / "bench" / "out" / "fraud" / "cache" / code_digest(*READER_CODE)
 DEFAULT_SETS = ("zugferd", "invoice2data")
 GENERATORS: list[str] = [
     "bench.fraud.cases",

@@ -51,14 +51,13 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from bench.fraud import tamper_generators
+from bench.code_digest import code_digest
 from bench.fraud.tamper_generators import (
     TamperCase,
     generate_scan_clean,
     generate_scan_edit,
     scan_words,
 )
-from shared.forensics import image as image_module
 from shared.forensics.check import page_boxes
 from shared.forensics.image import FEATURES, load_grey, region_features, tiles
 from shared.forensics.model import MODEL_PATH, THRESHOLD_KEY
@@ -208,10 +207,7 @@ DATA_VERSION = "4"  # bump when the scans or labels made here change (careful_sc
 
 def _feature_key() -> str:
     """The cache key: the feature code, the scan generators and ``DATA_VERSION``."""
-    digest = hashlib.sha256(DATA_VERSION.encode())
-    for module in (image_module, tamper_generators):
-        digest.update(Path(str(module.__file__)).read_bytes())
-    return digest.hexdigest()[:12]
+    return code_digest("shared/forensics/image.py", "bench/fraud/tamper_generators.py", extra=DATA_VERSION)
 
 
 def source_pages(job: tuple[str, int, int]) -> list[Page]:
@@ -255,8 +251,7 @@ def rapid_words(data: bytes) -> Words:
     CACHE/ocr/<digest of the OCR code>/ (OCR takes seconds a page on the shared box)."""
     from shared.documents.content import Page as ContentPage
 
-    code = hashlib.sha256(b"".join((REPO / name).read_bytes() for name in OCR_CODE)).hexdigest()[:12]
-    cache = CACHE / "ocr" / code / f"{hashlib.sha256(data).hexdigest()}.json"
+    cache = CACHE / "ocr" / code_digest(*OCR_CODE) / f"{hashlib.sha256(data).hexdigest()}.json"
     if cache.exists():
         page = ContentPage.model_validate_json(cache.read_text())
     else:
