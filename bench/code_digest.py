@@ -10,8 +10,9 @@ READER_CODE = ("shared/documents", "shared/ocr", "shared/pipeline.py")  # what t
 
 
 def code_digest(*paths: str, extra: str = "") -> str:
-    """The first 12 hex digits of a SHA-256 over ``extra`` and the Python sources at ``paths``
-    (files, or folders read recursively), relative to the repository root, in a stable order."""
+    """The first 12 hex digits of a SHA-256 over ``extra`` and the contents of the Python sources at
+    ``paths`` (files, or folders read recursively; relative to the repository root), in sorted order.
+    Contents only, not names: the tamper trainer's existing cache keys were made that way."""
     digest = hashlib.sha256(extra.encode())
     for name in paths:
         path = REPO / name
