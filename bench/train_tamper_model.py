@@ -227,16 +227,23 @@ def _draw(source: Path, text_layer: Words, variant: int, seed: int) -> tuple[Wor
     return words, [*generate_scan_edit(source, rng), *generate_scan_clean(source, rng), *careful_scan_edit(source, rng)]
 
 
-def _source_pages(source: Path, variants: int, seed: int) -> list[Page]:
+def _source_pages(source: Path, variants: int, seed: int, *, rapid: bool = False) -> list[Page]:
+    """The pages of the first ``variants`` draws of a source, sampled with the draw's word boxes, or
+    with ``rapid_words`` (RapidOCR's boxes on each scan; the careful edits, never trained on, are left
+    out to spare the OCR)."""
     text_layer = scan_words(source)
     pages: list[Page] = []
     for variant in range(variants):
         words, cases = _draw(source, text_layer, variant, seed)
         for case in cases:
-            page = page_sample(case.data, words, case.region)
+            if rapid and case.fraud_type == "scan_edit_careful":
+                continue
+            page = page_sample(case.data, rapid_words(case.data) if rapid else words, case.region)
             page.update(
                 source=source.name, variant=variant, quality=case.detail.get("jpeg_quality"), kind=case.fraud_type
             )
+            if rapid:
+                page["boxes"] = "rapid"
             pages.append(page)
     return pages
 
@@ -273,28 +280,8 @@ def rapid_source_pages(job: tuple[str, int, int]) -> list[Page]:
     source = Path(path)
     return _cached(
         f"{seed}-rapid{OCR_BOXES}-{source.parent.name}-{source.stem}-{variants}",
-        lambda: _rapid_source_pages(source, variants, seed),
+        lambda: _source_pages(source, variants, seed, rapid=True),
     )
-
-
-def _rapid_source_pages(source: Path, variants: int, seed: int) -> list[Page]:
-    text_layer = scan_words(source)
-    pages: list[Page] = []
-    for variant in range(variants):
-        _, cases = _draw(source, text_layer, variant, seed)
-        for case in cases:
-            if case.fraud_type == "scan_edit_careful":
-                continue  # not trained on: spare the OCR
-            page = page_sample(case.data, rapid_words(case.data), case.region)
-            page.update(
-                source=source.name,
-                variant=variant,
-                quality=case.detail.get("jpeg_quality"),
-                kind=case.fraud_type,
-                boxes="rapid",
-            )
-            pages.append(page)
-    return pages
 
 
 def _cached(name: str, build: Callable[[], list[Page]]) -> list[Page]:
