@@ -1,0 +1,172 @@
+"""One digit out of line inside a printed amount: the scan trace of a single retyped digit.
+
+The digits of one printed number share a font, so they share a height, a top and a baseline. A digit
+painted in by an image editor is typed in a font its editor picked by eye: at 150-200 dpi it is
+often 2-4 px shorter, higher or lower than its neighbours, where untouched digits agree to a fraction
+of a pixel. Each digit's top and bottom are measured to sub-pixel precision (where its ink profile
+crosses half and, as a check, 30 % of the word's ink contrast), and the digit furthest from the
+others is compared with how well those others agree among themselves.
+
+Measurement fails on broken or faint print (thermal receipts, dot-matrix): a digit whose edges move
+between the two contrast levels, a word whose glyphs do not separate into exactly one shape per
+digit, or digits under ``MIN_HEIGHT_PX`` are not measured at all: no measurement is no evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from shared.forensics.image import Box
+
+MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges mean little
+MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
+TALL = 0.6  # a shape at least this share of the tallest one is a digit; commas and dots are shorter
+MIN_CONTRAST = 50  # grey levels between ink and paper, else the print is too faint to measure
+EDGE_LEVELS = (0.5, 0.3)  # ink-profile levels: a glyph's edges at both must agree (solid print)
+MAX_EDGE_SHIFT = 0.10  # of the digit height: more between the two levels means broken or faint ink
+
+
+@dataclass(frozen=True)
+class OddDigit:
+    """The digit furthest from the others of its number, in the page image's pixels."""
+
+    index: int  # which digit of the number, from the left
+    deviation: float  # its largest height / top / bottom difference from the others, in digit heights
+    spread: float  # how far the other digits are from each other, same unit
+    box: Box  # the digit's own box
+    height: float  # its height, px
+    others_height: float  # the other digits' median height, px
+
+
+def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
+    """The digit of the number printed in ``box`` that is least like the others; None when the word
+    has fewer than ``MIN_DIGITS`` digits or cannot be measured reliably."""
+    digits = len(re.sub(r"\D", "", text))
+    x0, top, x1, bottom = box
+    if digits < MIN_DIGITS or bottom - top < MIN_HEIGHT_PX:
+        return None
+    pad = max(2, round(0.25 * (bottom - top)))
+    ya, xa = max(0, int(top) - pad), max(0, int(x0) - 2)
+    crop = grey[ya : int(bottom) + pad + 1, xa : int(x1) + 3].astype(np.float32)
+    if crop.size == 0:
+        return None
+    ink_level, paper_level = np.percentile(crop, 3), np.percentile(crop, 90)
+    if paper_level - ink_level < MIN_CONTRAST:
+        return None
+    ink = np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1)
+    shapes = _digit_shapes(ink)
+    if shapes is None or len(shapes) != digits:
+        return None
+    edges = [_edges(ink, shape) for shape in shapes]
+    if any(edge is None for edge in edges):
+        return None
+    measured = np.array(edges, dtype=np.float64)  # per digit: top, bottom at 0.5; top, bottom at 0.3
+    tops, bottoms = measured[:, 0], measured[:, 1]
+    heights = bottoms - tops
+    if np.median(heights) < MIN_HEIGHT_PX:
+        return None
+    if np.max(np.abs(measured[:, 2:] - measured[:, :2])) > MAX_EDGE_SHIFT * np.median(heights):
+        return None
+    best: OddDigit | None = None
+    for i in range(len(shapes)):
+        rest = np.arange(len(shapes)) != i
+        usual = float(np.median(heights[rest]))
+        deviation = max(_off(heights, rest, i), _off(tops, rest, i), _off(bottoms, rest, i)) / usual
+        spread = max(_spread(heights[rest]), _spread(tops[rest]), _spread(bottoms[rest])) / usual
+        if best is None or deviation > best.deviation:
+            left, right = shapes[i][0] + xa, shapes[i][1] + xa
+            best = OddDigit(
+                index=i,
+                deviation=deviation,
+                spread=spread,
+                box=(float(left), float(tops[i] + ya), float(right), float(bottoms[i] + ya)),
+                height=float(heights[i]),
+                others_height=usual,
+            )
+    return best
+
+
+def _off(values: np.ndarray, rest: np.ndarray, i: int) -> float:
+    return float(abs(values[i] - np.median(values[rest])))
+
+
+def _spread(values: np.ndarray) -> float:
+    return float(np.max(np.abs(values - np.median(values))))
+
+
+Shape = tuple[int, int, int, int]  # columns x0, x1 and rows top, bottom (exclusive) of a digit's ink
+
+
+def _digit_shapes(ink: np.ndarray) -> list[Shape] | None:
+    """The digits' ink shapes, left to right: connected shapes at half contrast at least ``TALL`` of
+    the tallest, plus glyphs broken in two (thin strokes: two stacked pieces in the same columns).
+    Shapes cut by the crop's top or bottom belong to the lines above or below and are left out."""
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats((ink >= 0.5).astype(np.uint8), connectivity=8)
+    pieces = [
+        (int(x), int(x + w), int(y), int(y + h), int(area))
+        for x, y, w, h, area in stats[1:count]
+        if area >= 3 and y > 0 and y + h < ink.shape[0]
+    ]
+    if not pieces:
+        return None
+    tallest = max(p[3] - p[2] for p in pieces)
+    shapes = [p[:4] for p in pieces if p[3] - p[2] >= TALL * tallest]
+    short = [p for p in pieces if p[3] - p[2] < TALL * tallest]
+    used: set[int] = set()
+    for a, first in enumerate(short):
+        for b in range(a + 1, len(short)):
+            second = short[b]
+            if a in used or b in used:
+                continue
+            if _stacked(first, second, tallest):
+                shapes.append(
+                    (
+                        min(first[0], second[0]),
+                        max(first[1], second[1]),
+                        min(first[2], second[2]),
+                        max(first[3], second[3]),
+                    )
+                )
+                used |= {a, b}
+    return sorted(shapes)
+
+
+def _stacked(first: tuple[int, ...], second: tuple[int, ...], tallest: int) -> bool:
+    """Two pieces of one glyph: sharing most columns, close above each other, together digit-tall, and
+    each a real stroke (not a speck or a dot)."""
+    shared = min(first[1], second[1]) - max(first[0], second[0])
+    gap = max(first[2], second[2]) - min(first[3], second[3])
+    span = max(first[3], second[3]) - min(first[2], second[2])
+    solid = min(first[4], second[4]) >= 0.08 * tallest**2
+    narrow = min(first[1] - first[0], second[1] - second[0])
+    return shared >= 0.7 * narrow and gap <= 0.2 * tallest and span >= TALL * tallest and solid
+
+
+def _edges(ink: np.ndarray, shape: Shape) -> tuple[float, float, float, float] | None:
+    """Sub-pixel top and bottom of a digit at each of ``EDGE_LEVELS``: from its shape's rows outwards
+    while its columns' ink profile stays above the level; None when the ink runs into the crop's edge."""
+    x0, x1, top, bottom = shape
+    profile = ink[:, x0:x1].max(axis=1)
+    found: list[float] = []
+    for level in EDGE_LEVELS:
+        y = top
+        while y > 0 and profile[y - 1] >= level:
+            y -= 1
+        end = bottom - 1
+        while end < len(profile) - 1 and profile[end + 1] >= level:
+            end += 1
+        if y == 0 or end == len(profile) - 1:
+            return None
+        found.append(_crossing(profile[y - 1], profile[y], level) + y - 1)
+        found.append(end + 1 - _crossing(profile[end + 1], profile[end], level))
+    return found[0], found[1], found[2], found[3]
+
+
+def _crossing(outside: float, inside: float, level: float) -> float:
+    """Where between an outside pixel (below ``level``) and its inside neighbour the profile crosses
+    ``level``, as a fraction of the pixel step from the outside one."""
+    return float((level - outside) / (inside - outside)) if inside > outside else 1.0
