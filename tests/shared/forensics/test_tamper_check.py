@@ -22,6 +22,7 @@ from shared.pipeline import classify_and_extract, read_document
 from shared.settings import Settings
 from tests.factories import document
 from tests.shared.forensics.pdfs import LINES, invoice_pdf
+from tests.shared.forensics.scans import number_scan
 
 
 @pytest.fixture
@@ -138,3 +139,81 @@ def test_a_squashed_ocr_box_is_redrawn_around_its_glyphs() -> None:
     boxes = page_boxes(page, (800, 400))  # the decoded image is twice the OCR'd page
     assert boxes[0] == (0.0, 200.0, 16.0, 240.0)
     assert boxes[-1] == (120.0, 199.0 - 30.0, 180.0, 199.0 + 30.0)  # 1.5 x the median height (40 px), same centre
+
+
+class _Scores:
+    """The tile model's answer, fixed: the rule that joins it with the digit measure is under test."""
+
+    threshold, version = 0.628, "fixed"
+
+    def __init__(self, score: float) -> None:
+        self.score = score
+
+    def score_regions(self, features: list[object]) -> list[float]:
+        return [self.score] * len(features)
+
+
+@pytest.mark.parametrize(
+    ("retyped", "score", "codes"),
+    [
+        ((0, 0.8, 3), 0.5, ["tamper.image.odd_digit"]),  # digit out of line, tiles somewhat unusual
+        ((0, 0.8, 3), 0.2, []),  # digit out of line alone: too weak at scan resolution
+        (None, 0.5, []),  # tiles somewhat unusual alone: below the model's threshold
+        ((0, 0.8, 3), 0.9, ["tamper.image.edited_region"]),  # the model flags it: one finding, not two
+    ],
+)
+def test_a_retyped_digit_counts_with_tile_support(
+    retyped: tuple[int, float, int] | None,
+    score: float,
+    codes: list[str],
+    repo: SqliteRepository,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shared.forensics.model
+
+    monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(score))
+    data, (x0, top, x1, bottom) = number_scan("871,04", retyped=retyped)
+    page = Page(
+        number=1,
+        width=400,
+        height=100,
+        ocr=True,
+        words=[
+            Word(text="Total", x0=2, top=top, x1=36, bottom=bottom),
+            Word(text="871,04", x0=x0, top=top, x1=x1, bottom=bottom),
+        ],
+    )
+    content = DocumentContent(kind=ContentKind.IMAGE, pages=[page])
+    record = InvoiceRecord(id="s" * 64, document=document("s" * 64, filename="scan.jpg", size=len(data)))
+    findings = check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+    assert [f.code for f in findings] == codes
+    if codes == ["tamper.image.odd_digit"]:
+        (finding,) = findings
+        assert finding.severity is Severity.HIGH
+        (amount,) = finding.evidence["amounts"]
+        assert amount["text"] == "871,04" and amount["digit"] == 1 and amount["deviation"] > 0.15
+        (location,) = finding.evidence["locations"]
+        assert location["page"] == 1 and location["bbox"][0] < x0 + 15
+
+
+def test_the_service_and_the_embedded_model_give_the_same_scan_findings(
+    repo: SqliteRepository, settings: Settings, inference_service_url: str, shared_data: Path
+) -> None:
+    """One real edited scan through both paths: the worker's bounded child measures the page and its
+    digits either way; only the tile scores come from the service or from in-process ONNX Runtime."""
+    source = shared_data / "invoice2data" / "FlipkartInvoice.pdf"
+    case = generate_scan_edit(source, random.Random(3))[0]
+    from PIL import Image
+
+    width, height = Image.open(io.BytesIO(case.data)).size
+    words = [Word(text=t, x0=b[0], top=b[1], x1=b[2], bottom=b[3]) for t, b in scan_words(source)]
+    content = DocumentContent(
+        kind=ContentKind.IMAGE, pages=[Page(number=1, width=width, height=height, ocr=True, words=words)]
+    )
+    record = InvoiceRecord(id="f" * 64, document=document("f" * 64, filename=case.filename, size=len(case.data)))
+    served = settings.model_copy(update={"inference_url": inference_service_url})
+    embedded = check_tampering(record, OriginalDocument(case.data, content, settings), repo=repo)
+    through_service = check_tampering(record, OriginalDocument(case.data, content, served), repo=repo)
+    assert [f.code for f in embedded] == [f.code for f in through_service] == ["tamper.image.edited_region"]
+    assert embedded[0].evidence["locations"] == through_service[0].evidence["locations"]
