@@ -26,6 +26,9 @@ MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges 
 MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
 TALL = 0.6  # a shape at least this share of the tallest one is a digit; commas and dots are shorter
 MIN_CONTRAST = 50  # grey levels between ink and paper, else the print is too faint to measure
+# Digits and the short marks between them only: a currency sign or a parenthesis is taller than the
+# digits, and OCR's word box may hold one that the word's text does not (or the reverse).
+PLAIN_NUMBER = re.compile(r"-?\d[\d.,' \u202f]*\d-?")
 EDGE_LEVELS = (0.5, 0.3)  # ink-profile levels: a glyph's edges at both must agree (solid print)
 MAX_EDGE_SHIFT = 0.10  # of the digit height: more between the two levels means broken or faint ink
 
@@ -44,7 +47,10 @@ class OddDigit:
 
 def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
     """The digit of the number printed in ``box`` that is least like the others; None when the word
-    has fewer than ``MIN_DIGITS`` digits or cannot be measured reliably."""
+    has fewer than ``MIN_DIGITS`` digits, holds more than digits and separators, or cannot be measured
+    reliably."""
+    if PLAIN_NUMBER.fullmatch(text.strip()) is None:
+        return None
     digits = len(re.sub(r"\D", "", text))
     x0, top, x1, bottom = box
     if digits < MIN_DIGITS or bottom - top < MIN_HEIGHT_PX:

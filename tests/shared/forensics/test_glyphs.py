@@ -65,3 +65,10 @@ def test_tiny_print_is_not_measured() -> None:
     grey, box = scanned("871,04")
     x0, top, x1, _ = box
     assert odd_digit(grey[::3, ::3], (x0 / 3, top / 3, x1 / 3, top / 3 + 7), "871,04") is None
+
+
+@pytest.mark.parametrize("text", ["$871.04", "(871,04)", "871,04 EUR", "€871"])
+def test_numbers_with_signs_taller_than_digits_are_not_measured(text: str) -> None:
+    """A '$' or '(' is taller than the digits: in the box it would look like an odd digit."""
+    grey, box = scanned(text)
+    assert odd_digit(grey, box, text) is None
