@@ -76,7 +76,7 @@ def main() -> None:
             codes = sorted({f"{f.code}:{f.severity.value}" for f in findings})
             rows.append({"scan": path.name, "split": split(path), "codes": codes})
     flagged = [r for r in rows if _flagged(r["codes"])]
-    errors = [r for r in rows if any(c.startswith("tamper.image.not_analysed") for c in r["codes"])]
+    errors = [r for r in rows if any(c.startswith(NOT_FLAGS) for c in r["codes"])]
     held = [r for r in rows if r["split"] == "held_out"]
     held_flagged = [r for r in held if r in flagged]
     summary: dict[str, object] = {

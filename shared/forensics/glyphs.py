@@ -65,7 +65,7 @@ def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
         return None
     ink = np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1)
     shapes = _digit_shapes(ink)
-    if shapes is None or len(shapes) != digits:
+    if len(shapes) != digits:
         return None
     edges = [_edges(ink, shape) for shape in shapes]
     if any(edge is None for edge in edges):
@@ -107,7 +107,7 @@ def _spread(values: np.ndarray) -> float:
 Shape = tuple[int, int, int, int]  # columns x0, x1 and rows top, bottom (exclusive) of a digit's ink
 
 
-def _digit_shapes(ink: np.ndarray) -> list[Shape] | None:
+def _digit_shapes(ink: np.ndarray) -> list[Shape]:
     """The digits' ink shapes, left to right: connected shapes at half contrast at least ``TALL`` of
     the tallest, plus glyphs broken in two (thin strokes: two stacked pieces in the same columns).
     Shapes cut by the crop's top or bottom belong to the lines above or below and are left out."""
@@ -118,7 +118,7 @@ def _digit_shapes(ink: np.ndarray) -> list[Shape] | None:
         if area >= 3 and y > 0 and y + h < ink.shape[0]
     ]
     if not pieces:
-        return None
+        return []
     tallest = max(p[3] - p[2] for p in pieces)
     shapes = [p[:4] for p in pieces if p[3] - p[2] >= TALL * tallest]
     short = [p for p in pieces if p[3] - p[2] < TALL * tallest]
