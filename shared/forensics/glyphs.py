@@ -45,15 +45,44 @@ class OddDigit:
     others_height: float  # the other digits' median height, px
 
 
-def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
-    """The digit of the number printed in ``box`` that is least like the others; None when the word
-    has fewer than ``MIN_DIGITS`` digits, holds more than digits and separators, or cannot be measured
-    reliably."""
+@dataclass(frozen=True)
+class PrintedNumber:
+    """A plain number's digits measured on the page image: each digit's columns and its sub-pixel top
+    and bottom (half-contrast edges), in the page's pixels."""
+
+    lefts: np.ndarray
+    rights: np.ndarray
+    tops: np.ndarray
+    bottoms: np.ndarray
+
+    @property
+    def heights(self) -> np.ndarray:
+        heights: np.ndarray = self.bottoms - self.tops
+        return heights
+
+    @property
+    def height(self) -> float:
+        """The usual digit height: its median."""
+        return float(np.median(self.heights))
+
+    @property
+    def baseline(self) -> float:
+        return float(np.median(self.bottoms))
+
+    @property
+    def box(self) -> Box:
+        """All its digits' ink."""
+        return (float(self.lefts.min()), float(self.tops.min()), float(self.rights.max()), float(self.bottoms.max()))
+
+
+def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = MIN_DIGITS) -> PrintedNumber | None:
+    """The digits of the plain number printed in ``box``; None when it has fewer than ``min_digits``
+    digits, holds more than digits and separators, or cannot be measured reliably."""
     if PLAIN_NUMBER.fullmatch(text.strip()) is None:
         return None
     digits = len(re.sub(r"\D", "", text))
     x0, top, x1, bottom = box
-    if digits < MIN_DIGITS or bottom - top < MIN_HEIGHT_PX:
+    if digits < min_digits or bottom - top < MIN_HEIGHT_PX:
         return None
     pad = max(2, round(0.25 * (bottom - top)))
     ya, xa = max(0, int(top) - pad), max(0, int(x0) - 2)
@@ -67,29 +96,42 @@ def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
     shapes = _digit_shapes(ink)
     if len(shapes) != digits:
         return None
-    edges = [_edges(ink, shape) for shape in shapes]
+    edges = [shape_edges(ink, shape) for shape in shapes]
     if any(edge is None for edge in edges):
         return None
     measured = np.array(edges, dtype=np.float64)  # per digit: top, bottom at 0.5; top, bottom at 0.3
-    tops, bottoms = measured[:, 0], measured[:, 1]
-    heights = bottoms - tops
+    heights = measured[:, 1] - measured[:, 0]
     if np.median(heights) < MIN_HEIGHT_PX:
         return None
     if np.max(np.abs(measured[:, 2:] - measured[:, :2])) > MAX_EDGE_SHIFT * np.median(heights):
         return None
+    return PrintedNumber(
+        lefts=np.array([shape[0] + xa for shape in shapes], dtype=np.float64),
+        rights=np.array([shape[1] + xa for shape in shapes], dtype=np.float64),
+        tops=measured[:, 0] + ya,
+        bottoms=measured[:, 1] + ya,
+    )
+
+
+def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
+    """The digit of the number printed in ``box`` that is least like the others; None when the number
+    cannot be measured (``measure_number``)."""
+    number = measure_number(grey, box, text)
+    if number is None:
+        return None
+    tops, bottoms, heights = number.tops, number.bottoms, number.heights
     best: OddDigit | None = None
-    for i in range(len(shapes)):
-        rest = np.arange(len(shapes)) != i
+    for i in range(len(heights)):
+        rest = np.arange(len(heights)) != i
         usual = float(np.median(heights[rest]))
         deviation = max(_off(heights, rest, i), _off(tops, rest, i), _off(bottoms, rest, i)) / usual
         spread = max(_spread(heights[rest]), _spread(tops[rest]), _spread(bottoms[rest])) / usual
         if best is None or deviation > best.deviation:
-            left, right = shapes[i][0] + xa, shapes[i][1] + xa
             best = OddDigit(
                 index=i,
                 deviation=deviation,
                 spread=spread,
-                box=(float(left), float(tops[i] + ya), float(right), float(bottoms[i] + ya)),
+                box=(float(number.lefts[i]), float(tops[i]), float(number.rights[i]), float(bottoms[i])),
                 height=float(heights[i]),
                 others_height=usual,
             )
@@ -152,7 +194,7 @@ def _stacked(first: tuple[int, ...], second: tuple[int, ...], tallest: int) -> b
     return shared >= 0.7 * narrow and gap <= 0.2 * tallest and span >= TALL * tallest and solid
 
 
-def _edges(ink: np.ndarray, shape: Shape) -> tuple[float, float, float, float] | None:
+def shape_edges(ink: np.ndarray, shape: Shape) -> tuple[float, float, float, float] | None:
     """Sub-pixel top and bottom of a digit at each of ``EDGE_LEVELS``: from its shape's rows outwards
     while its columns' ink profile stays above the level; None when the ink runs into the crop's edge."""
     x0, x1, top, bottom = shape

@@ -32,3 +32,59 @@ def number_scan(text: str, *, retyped: tuple[int, float, int] | None = None, ink
     Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=85)
     x0, top, x1, bottom = draw.textbbox((40, 30), text, font=font)
     return buffer.getvalue(), (float(x0), float(top), float(x1), float(bottom))
+
+
+PAPER = 235
+
+
+def statement_scan(
+    lines: list[tuple[str, str]], *, retyped: tuple[int, float, int] | None = None, skew_degrees: float = 0.0
+) -> tuple[bytes, list[tuple[str, Box]]]:
+    """Label/amount lines (labels at the left, amounts right-aligned) printed in one font and scanned,
+    with every word's box. ``retyped`` = (line index, size factor, drop in px) paints that line's whole
+    amount over in another size, as an image editor would; ``skew_degrees`` turns the page as a scanner
+    feeding it crooked would (boxes turned with it)."""
+    width, height = 480, 60 + 44 * len(lines)
+    page = Image.new("L", (width, height), PAPER)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=SIZE)
+    words: list[tuple[str, Box]] = []
+    for row, (label, amount) in enumerate(lines):
+        y = 30 + 44 * row
+        draw.text((40, y), label, fill=30, font=font)
+        for word in label.split():  # each word's own box, as OCR gives them
+            start = 40 + draw.textlength(label[: label.index(word)], font=font)
+            words.append((word, _box(draw.textbbox((start, y), word, font=font))))
+        left = 440 - draw.textlength(amount, font=font)
+        draw.text((left, y), amount, fill=30, font=font)
+        box = draw.textbbox((left, y), amount, font=font)
+        if retyped is not None and retyped[0] == row:
+            _, factor, drop = retyped
+            draw.rectangle((box[0] - 1, box[1] - 2, box[2] + 1, box[3] + 2), fill=PAPER)
+            small = ImageFont.load_default(size=round(SIZE * factor))
+            left = 440 - draw.textlength(amount, font=small)
+            draw.text((left, y + drop), amount, fill=30, font=small)
+            box = draw.textbbox((left, y + drop), amount, font=small)
+        words.append((amount, _box(box)))
+    if skew_degrees:
+        page = page.rotate(skew_degrees, resample=Image.Resampling.BICUBIC, fillcolor=PAPER)
+        words = [(text, _turned(box, skew_degrees, width / 2, height / 2)) for text, box in words]
+    page = page.filter(ImageFilter.GaussianBlur(0.6))
+    noisy = np.asarray(page, dtype=np.float32) + np.random.default_rng(7).normal(0, 2.5, (height, width))
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue(), words
+
+
+def _box(box: tuple[float, float, float, float]) -> Box:
+    return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+
+
+def _turned(box: Box, degrees: float, cx: float, cy: float) -> Box:
+    """The axis-aligned box around ``box`` after ``Image.rotate(degrees)`` about (cx, cy)."""
+    angle = np.radians(degrees)
+    x0, top, x1, bottom = box
+    corners = np.array([(x0, top), (x1, top), (x0, bottom), (x1, bottom)]) - (cx, cy)
+    xs = cx + corners[:, 0] * np.cos(angle) + corners[:, 1] * np.sin(angle)
+    ys = cy - corners[:, 0] * np.sin(angle) + corners[:, 1] * np.cos(angle)
+    return (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))

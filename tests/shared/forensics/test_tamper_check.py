@@ -22,7 +22,7 @@ from shared.pipeline import classify_and_extract, read_document
 from shared.settings import Settings
 from tests.factories import document
 from tests.shared.forensics.pdfs import LINES, invoice_pdf
-from tests.shared.forensics.scans import number_scan
+from tests.shared.forensics.scans import number_scan, statement_scan
 
 
 @pytest.fixture
@@ -195,6 +195,46 @@ def test_a_retyped_digit_counts_with_tile_support(
         assert amount["text"] == "871,04" and amount["digit"] == 1 and amount["deviation"] > 0.15
         (location,) = finding.evidence["locations"]
         assert location["page"] == 1 and location["bbox"][0] < x0 + 15
+
+
+@pytest.mark.parametrize(
+    ("retyped", "score", "codes"),
+    [
+        ((3, 0.75, 3), 0.45, ["tamper.image.retyped_amount"]),  # shorter and off its line, tiles somewhat unusual
+        ((3, 0.75, 3), 0.2, []),  # the print alone: labels and footers legitimately differ
+        (None, 0.45, []),  # tiles somewhat unusual alone: below the model's threshold
+        ((3, 0.75, 3), 0.9, ["tamper.image.edited_region"]),  # the model flags it: one finding, not two
+    ],
+)
+def test_a_retyped_amount_counts_with_tile_support(
+    retyped: tuple[int, float, int] | None,
+    score: float,
+    codes: list[str],
+    repo: SqliteRepository,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shared.forensics.model
+
+    monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(score))
+    lines = [("Net amount", "1,234.56"), ("VAT at 19 %", "234.56"), ("Shipping", "12.00"), ("Total due", "1,481.12")]
+    data, boxes = statement_scan(lines, retyped=retyped)
+    words = [Word(text=text, x0=x0, top=top, x1=x1, bottom=bottom) for text, (x0, top, x1, bottom) in boxes]
+    page = Page(number=1, width=480, height=60 + 44 * len(lines), ocr=True, words=words)
+    content = DocumentContent(kind=ContentKind.IMAGE, pages=[page])
+    record = InvoiceRecord(id="r" * 64, document=document("r" * 64, filename="scan.jpg", size=len(data)))
+    findings = check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+    assert [f.code for f in findings] == codes
+    if codes == ["tamper.image.retyped_amount"]:
+        (finding,) = findings
+        assert finding.severity is Severity.HIGH
+        assert "shorter than every other number" in finding.message and "above its line" in finding.message
+        (amount,) = finding.evidence["amounts"]
+        assert amount["text"] == "1,481.12" and amount["shortest_other_px"] > amount["digit_height_px"] + 3
+        (location,) = finding.evidence["locations"]
+        x0, top, x1, bottom = boxes[-1][1]  # the retyped total's own digits are drawn, inside its box
+        left, upper, right, lower = location["bbox"]
+        assert location["page"] == 1 and x0 - 2 <= left < right <= x1 + 2 and top - 2 <= upper < lower <= bottom + 2
 
 
 def test_the_service_and_the_embedded_model_give_the_same_scan_findings(

@@ -1,0 +1,152 @@
+"""An amount typeset unlike the rest of its page: the scan trace of a whole retyped amount.
+
+When an image editor retypes a whole amount, its digits agree with each other (one font, one size),
+so ``glyphs.odd_digit`` sees nothing. What gives it away is the page around it: the forger picks the
+size and the position by eye, so the new digits are often shorter than every other number on the
+page, or sit off the baseline of their own line and fall short of its label's capitals. Untouched
+print shares its line's baseline to a few hundredths of a digit height, once the page's skew is
+taken out.
+
+These are measurements only; ``check._retyped_amounts`` decides, with the tile model's support.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from shared.forensics.glyphs import MIN_CONTRAST, MIN_HEIGHT_PX, PrintedNumber, measure_number, shape_edges
+from shared.forensics.image import Box
+
+MIN_OTHERS = 2  # numbers besides the amount before "shorter than every other" means anything
+LINE_REACH = 25.0  # in digit heights: how far along its line a word still counts as the amount's line mate
+MIN_PAIRS = 5  # neighbouring word pairs before the page's skew is estimated from them
+MAX_WORDS = 600  # words measured per page: bounded cost on dense pages
+_CAPITAL_OR_DIGIT = re.compile(r"[A-Z0-9]")
+
+
+@dataclass(frozen=True)
+class WordLine:
+    """Where a word sits on its line, in the page's pixels."""
+
+    baseline: float  # the median bottom of its tall shapes (descenders are a minority)
+    cap: float  # from the baseline up to the top of its tallest shape
+    centre: float  # its box's horizontal centre
+
+
+@dataclass(frozen=True)
+class AmountFit:
+    """How one amount's print fits its page."""
+
+    box: Box  # its digits' own box
+    height: float  # its usual digit height, px
+    shorter: float | None  # how much shorter than the shortest other number it is, in its heights (< 0: not shorter)
+    shortest_other: float | None  # the shortest other number's digit height, px
+    baseline_offset: float | None  # below (+) or above (-) its line's baseline, in digit heights, skew removed
+    cap_ratio: float | None  # its digit height over its line's capitals' height, minus 1
+
+
+def word_line(grey: np.ndarray, box: Box) -> WordLine | None:
+    """The baseline and capital height of the word printed in ``box``; None for faint, tiny or
+    single-shape words."""
+    x0, top, x1, bottom = box
+    if bottom - top < MIN_HEIGHT_PX:
+        return None
+    pad = max(2, round(0.35 * (bottom - top)))
+    ya, xa = max(0, int(top) - pad), max(0, int(x0) - 2)
+    crop = grey[ya : int(bottom) + pad + 1, xa : int(x1) + 3].astype(np.float32)
+    if crop.size == 0:
+        return None
+    ink_level, paper_level = np.percentile(crop, 3), np.percentile(crop, 90)
+    if paper_level - ink_level < MIN_CONTRAST:
+        return None
+    ink = np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1)
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats((ink >= 0.5).astype(np.uint8), connectivity=8)
+    pieces = [
+        (int(x), int(x + w), int(y), int(y + h))
+        for x, y, w, h, area in stats[1:count]
+        if area >= 3 and y > 0 and y + h < ink.shape[0]
+    ]
+    if not pieces:
+        return None
+    tallest = max(piece[3] - piece[2] for piece in pieces)
+    found = [shape_edges(ink, piece) for piece in pieces if piece[3] - piece[2] >= 0.5 * tallest]
+    measured = np.array([edge for edge in found if edge is not None], dtype=np.float64)
+    if len(measured) < 2:
+        return None
+    baseline = float(np.median(measured[:, 1])) + ya
+    return WordLine(baseline=baseline, cap=baseline - (float(measured[:, 0].min()) + ya), centre=(x0 + x1) / 2)
+
+
+def amount_fits(grey: np.ndarray, boxes: list[Box], texts: list[str], amounts: list[int]) -> dict[int, AmountFit]:
+    """For each of the ``amounts`` (indexes into the page's words) that can be measured, how its print
+    fits the page's other numbers and its own line."""
+    indexes = _evenly(len(boxes), MAX_WORDS) | set(amounts)
+    numbers = {i: measure_number(grey, boxes[i], texts[i], min_digits=2) for i in indexes}
+    measured = {i: number for i, number in numbers.items() if number is not None}
+    lines = {i: line for i in indexes if (line := word_line(grey, boxes[i])) is not None}
+    slope = _skew(boxes, lines)
+    fits: dict[int, AmountFit] = {}
+    for i in amounts:
+        number = measured.get(i)
+        if number is None:
+            continue
+        others = [other.height for j, other in measured.items() if j != i]
+        shortest = min(others) if len(others) >= MIN_OTHERS else None
+        offset, cap = _line_fit(i, number, boxes, texts, lines, slope)
+        fits[i] = AmountFit(
+            box=number.box,
+            height=number.height,
+            shorter=shortest / number.height - 1 if shortest is not None else None,
+            shortest_other=shortest,
+            baseline_offset=offset,
+            cap_ratio=cap,
+        )
+    return fits
+
+
+def _line_fit(
+    i: int, number: PrintedNumber, boxes: list[Box], texts: list[str], lines: dict[int, WordLine], slope: float
+) -> tuple[float | None, float | None]:
+    """The amount's baseline offset from its line mates (skew removed) and its digits' height against
+    their capitals, both over its digit height; None where it has no measurable line mate."""
+    height = number.height
+    middle = (float(np.median(number.tops)) + number.baseline) / 2
+    x0, _, x1, _ = boxes[i]
+    centre = (x0 + x1) / 2
+    mates = [
+        j
+        for j, line in lines.items()
+        if j != i
+        and abs((boxes[j][1] + boxes[j][3]) / 2 - middle) <= 0.5 * height
+        and min(abs(boxes[j][0] - x1), abs(x0 - boxes[j][2])) < LINE_REACH * height
+    ]
+    if not mates:
+        return None, None
+    offset = float(np.median([number.baseline - lines[j].baseline - slope * (centre - lines[j].centre) for j in mates]))
+    caps = [lines[j].cap for j in mates if _CAPITAL_OR_DIGIT.search(texts[j])]
+    return offset / height, height / float(np.median(caps)) - 1 if caps else None
+
+
+def _skew(boxes: list[Box], lines: dict[int, WordLine]) -> float:
+    """The page's skew as a baseline slope (px per px): the median over each word and its right-hand
+    neighbour on the same line; 0 with too few pairs."""
+    if len(lines) < 2:
+        return 0.0
+    order = list(lines)
+    x0, top, x1, bottom = (np.array([boxes[i][k] for i in order]) for k in range(4))
+    middle, height = (top + bottom) / 2, bottom - top
+    slopes = []
+    for a, i in enumerate(order):
+        right = (x0 > x1[a]) & (x0 < x1[a] + 3 * height[a]) & (np.abs(middle - middle[a]) < 0.5 * height[a])
+        if right.any():
+            j = order[int(np.flatnonzero(right)[np.argmin(x0[right])])]
+            slopes.append((lines[j].baseline - lines[i].baseline) / (lines[j].centre - lines[i].centre))
+    return float(np.median(slopes)) if len(slopes) >= MIN_PAIRS else 0.0
+
+
+def _evenly(count: int, limit: int) -> set[int]:
+    return set(range(count)) if count <= limit else {round(k * (count - 1) / (limit - 1)) for k in range(limit)}
