@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -26,9 +27,11 @@ MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges 
 MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
 TALL = 0.6  # a shape at least this share of the tallest one is a digit; commas and dots are shorter
 MIN_CONTRAST = 50  # grey levels between ink and paper, else the print is too faint to measure
-# Digits and the short marks between them only: a currency sign or a parenthesis is taller than the
-# digits, and OCR's word box may hold one that the word's text does not (or the reverse).
-PLAIN_NUMBER = re.compile(r"-?\d[\d.,' \u202f]*\d-?")
+# Digits and the short marks between them, with at most one currency sign before or after them (OCR
+# often reads "€117,97" as one word): the sign's own shape is left out. Parentheses are not taken:
+# OCR's word box may hold one that the word's text does not (or the reverse).
+PLAIN_NUMBER = re.compile(r"(?P<before>[€$£¥₹]?)-?\d[\d.,' \u202f]*\d-?(?P<after>[€$£¥₹]?)")
+WIDE = 1.6  # a shape this many times the usual digit width is two digits the scan's blur joined
 EDGE_LEVELS = (0.5, 0.3)  # ink-profile levels: a glyph's edges at both must agree (solid print)
 MAX_EDGE_SHIFT = 0.10  # of the digit height: more between the two levels means broken or faint ink
 
@@ -54,6 +57,7 @@ class PrintedNumber:
     rights: np.ndarray
     tops: np.ndarray
     bottoms: np.ndarray
+    split: np.ndarray  # per digit: cut out of a shape it shared with a neighbour (its edges are less sure)
 
     @property
     def heights(self) -> np.ndarray:
@@ -78,7 +82,8 @@ class PrintedNumber:
 def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = MIN_DIGITS) -> PrintedNumber | None:
     """The digits of the plain number printed in ``box``; None when it has fewer than ``min_digits``
     digits, holds more than digits and separators, or cannot be measured reliably."""
-    if PLAIN_NUMBER.fullmatch(text.strip()) is None:
+    plain = PLAIN_NUMBER.fullmatch(text.strip())
+    if plain is None or (plain["before"] and plain["after"]):
         return None
     digits = len(re.sub(r"\D", "", text))
     x0, top, x1, bottom = box
@@ -93,9 +98,13 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
     if paper_level - ink_level < MIN_CONTRAST:
         return None
     ink = np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1)
-    shapes = _digit_shapes(ink)
-    if len(shapes) != digits:
+    signs = int(bool(plain["before"] or plain["after"]))
+    whole = _digit_shapes(ink)
+    shapes = _split_touching(ink, whole, digits + signs)
+    if len(shapes) != digits + signs:
         return None
+    if signs:  # the sign is the first or the last shape
+        shapes = shapes[1:] if plain["before"] else shapes[:-1]
     edges = [shape_edges(ink, shape) for shape in shapes]
     if any(edge is None for edge in edges):
         return None
@@ -110,25 +119,27 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
         rights=np.array([shape[1] + xa for shape in shapes], dtype=np.float64),
         tops=measured[:, 0] + ya,
         bottoms=measured[:, 1] + ya,
+        split=np.array([shape not in whole for shape in shapes], dtype=bool),
     )
 
 
 def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
     """The digit of the number printed in ``box`` that is least like the others; None when the number
-    cannot be measured (``measure_number``)."""
+    cannot be measured (``measure_number``). A digit cut out of a joined shape is never the odd one: a
+    comma or a neighbour's stroke may have stayed with it (a retyped digit stands apart anyway)."""
     number = measure_number(grey, box, text)
     if number is None:
         return None
     tops, bottoms, heights = number.tops, number.bottoms, number.heights
     best: OddDigit | None = None
-    for i in range(len(heights)):
+    for i in np.flatnonzero(~number.split):
         rest = np.arange(len(heights)) != i
         usual = float(np.median(heights[rest]))
         deviation = max(_off(heights, rest, i), _off(tops, rest, i), _off(bottoms, rest, i)) / usual
         spread = max(_spread(heights[rest]), _spread(tops[rest]), _spread(bottoms[rest])) / usual
         if best is None or deviation > best.deviation:
             best = OddDigit(
-                index=i,
+                index=int(i),
                 deviation=deviation,
                 spread=spread,
                 box=(float(number.lefts[i]), float(tops[i]), float(number.rights[i]), float(bottoms[i])),
@@ -181,6 +192,40 @@ def _digit_shapes(ink: np.ndarray) -> list[Shape]:
                 )
                 used |= {a, b}
     return sorted(shapes)
+
+
+def _split_touching(ink: np.ndarray, shapes: list[Shape], expected: int) -> list[Shape]:
+    """Digits the scan's blur joined into one shape, split again: while there are fewer shapes than
+    ``expected``, the widest one, when ``WIDE`` times the others' median width, is cut into as many
+    digits as its width holds, each cut at the column near the even split where the ink is weakest
+    (a blurred bridge between two digits is fainter than any stroke)."""
+    shapes = list(shapes)
+    while 2 <= len(shapes) < expected:
+        widths = [shape[1] - shape[0] for shape in shapes]
+        widest = int(np.argmax(widths))
+        usual = float(np.median([w for i, w in enumerate(widths) if i != widest]))
+        parts = min(round(widths[widest] / usual), expected - len(shapes) + 1)
+        if widths[widest] < WIDE * usual or parts < 2:
+            break
+        x0, x1, top, bottom = shapes[widest]
+        region = ink[top:bottom, x0:x1]
+        weakness = region.max(axis=0) + 0.01 * region.sum(axis=0) / max(1, bottom - top)
+        reach = max(1, round(0.3 * usual))
+        cuts = [x0]
+        for k in range(1, parts):
+            middle = round(k * (x1 - x0) / parts)
+            window = range(max(1, middle - reach), min(x1 - x0 - 1, middle + reach + 1))
+            cuts.append(x0 + min(window, key=lambda column: float(weakness[column])))
+        cuts.append(x1)
+        shapes[widest : widest + 1] = [_rows(ink, (a, b, top, bottom)) for a, b in pairwise(cuts)]
+    return shapes
+
+
+def _rows(ink: np.ndarray, shape: Shape) -> Shape:
+    """The shape narrowed to the rows its own columns have ink in (a split half may be shorter)."""
+    x0, x1, top, bottom = shape
+    rows = np.flatnonzero(ink[top:bottom, x0:x1].max(axis=1) >= 0.5)
+    return (x0, x1, top + int(rows[0]), top + int(rows[-1]) + 1) if len(rows) else shape
 
 
 def _stacked(first: tuple[int, ...], second: tuple[int, ...], tallest: int) -> bool:

@@ -67,8 +67,45 @@ def test_tiny_print_is_not_measured() -> None:
     assert odd_digit(grey[::3, ::3], (x0 / 3, top / 3, x1 / 3, top / 3 + 7), "871,04") is None
 
 
-@pytest.mark.parametrize("text", ["$871.04", "(871,04)", "871,04 EUR", "€871"])
-def test_numbers_with_signs_taller_than_digits_are_not_measured(text: str) -> None:
-    """A '$' or '(' is taller than the digits: in the box it would look like an odd digit."""
+@pytest.mark.parametrize("text", ["(871,04)", "871,04 EUR", "$871.04$"])
+def test_numbers_with_other_marks_are_not_measured(text: str) -> None:
+    """A '(' is taller than the digits, and OCR's box may hold one its text does not: not measured."""
     grey, box = scanned(text)
     assert odd_digit(grey, box, text) is None
+
+
+@pytest.mark.parametrize("text", ["$871.04", "€871", "871,04€"])
+def test_a_currency_sign_read_with_the_number_is_left_out(text: str) -> None:
+    """OCR reads "€117,97" as one word: the sign's shape (taller than the digits) is not a digit."""
+    grey, box = scanned(text)
+    digit = odd_digit(grey, box, text)
+    assert digit is not None and digit.deviation < 0.05
+
+
+def test_a_retyped_digit_after_a_currency_sign_is_found() -> None:
+    text = "€871,04"
+    data, box = number_scan(text, retyped=(1, 0.8, 3))
+    digit = odd_digit(load_grey(data), box, text)
+    assert digit is not None and digit.index == 0 and digit.deviation > 0.15
+
+
+def test_digits_the_blur_joined_are_split_and_measured() -> None:
+    """Tight type and a soft scan join neighbouring digits into one ink shape; each is still measured."""
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    from shared.forensics.glyphs import _digit_shapes, measure_number
+
+    page = Image.new("L", (300, 80), 235)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=26)
+    x = 40.0
+    for char in "904,94":
+        draw.text((x, 25), char, fill=30, font=font)
+        x += draw.textlength(char, font=font) - 1.5  # tighter than the font's own spacing
+    grey = np.asarray(page.filter(ImageFilter.GaussianBlur(0.6)))
+    box = (38.0, 25.0, x + 4, 52.0)
+    ink = np.clip((235 - grey[19:59, 36:].astype(np.float32)) / 205, 0, 1)
+    assert len(_digit_shapes(ink)) < 5  # joined
+    number = measure_number(grey, box, "904,94")
+    assert number is not None and len(number.heights) == 5
+    assert float(np.ptp(number.heights)) < 0.5 and float(np.ptp(number.bottoms)) < 0.5
