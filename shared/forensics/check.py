@@ -25,7 +25,7 @@ from shared.forensics.glyphs import OddDigit, odd_digit
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
-from shared.forensics.tokens import is_amount, scan_targets
+from shared.forensics.tokens import is_amount, is_key_token, scan_targets
 from shared.forensics.typeset import AmountFit, amount_fits
 from shared.ports import Repository
 from shared.settings import Settings
@@ -250,6 +250,7 @@ class _ScanEvidence:
     features: list[np.ndarray] | None  # tile features for the in-process model; None when the service scores
     odd_digits: list[OddDigit | None]  # per target: its odd digit, for amounts that can be measured
     fits: list[AmountFit | None]  # per target: how an amount's print fits its page, where measured
+    keyed: list[bool]  # per target: an amount or IBAN part, or a word right beside one (``_beside_keys``)
 
 
 def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidence:
@@ -264,7 +265,30 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
     digits = [odd_digit(grey, box, text) if is_amount(text) else None for box, text in zip(targets, texts, strict=True)]
     words = [word.text for word in page.words]
     fits = amount_fits(grey, boxes, words, [i for i in chosen if is_amount(words[i])])
-    return _ScanEvidence(targets, texts, boxes, features, digits, [fits.get(i) for i in chosen])
+    return _ScanEvidence(
+        targets, texts, boxes, features, digits, [fits.get(i) for i in chosen], _beside_keys(chosen, boxes, words)
+    )
+
+
+def _beside_keys(chosen: list[int], boxes: list[Box], words: list[str]) -> list[bool]:
+    """Per chosen word: a key token (amount, IBAN part), or a word on a key token's line less than one
+    word height away from it: OCR reads a retyped digit set apart as a word of its own ("6" "127.50").
+    The model's unusual tiles elsewhere (page numbers, phone numbers, dates, percentages) are not the
+    tokens a forger changes, and on clean scans they were its only false alarms (BENCHMARKS.md)."""
+    keys = [i for i, word in enumerate(words) if is_key_token(word)]
+    keyed = set(keys)
+
+    def beside(i: int) -> bool:
+        x0, top, x1, bottom = boxes[i]
+        height, middle = bottom - top, (top + bottom) / 2
+        return any(
+            abs((boxes[k][1] + boxes[k][3]) / 2 - middle) < 0.5 * height
+            and min(abs(boxes[k][0] - x1), abs(x0 - boxes[k][2])) < height
+            for k in keys
+            if k != i
+        )
+
+    return [i in keyed or beside(i) for i in chosen]
 
 
 def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:
@@ -301,14 +325,20 @@ def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:
                 evidence={"reason": str(failure)[:200]},
             )
         ]
-    findings = _edited_regions(page, evidence.targets, scores, threshold, model)
+    findings = _edited_regions(page, evidence, scores, threshold, model)
     findings += _odd_digits(page, evidence, scores, threshold, model)
     findings += _retyped_amounts(page, evidence, scores, threshold, model)
     return findings
 
 
-def _edited_regions(page: Page, targets: list[Box], scores: list[float], threshold: float, model: str) -> list[Finding]:
-    flagged = [(box, score) for box, score in zip(targets, scores, strict=True) if score >= threshold]
+def _edited_regions(
+    page: Page, evidence: _ScanEvidence, scores: list[float], threshold: float, model: str
+) -> list[Finding]:
+    flagged = [
+        (box, score)
+        for box, score, keyed in zip(evidence.targets, scores, evidence.keyed, strict=True)
+        if keyed and score >= threshold
+    ]
     if not flagged:
         return []
     return [

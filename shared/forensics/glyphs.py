@@ -132,14 +132,14 @@ def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
         return None
     tops, bottoms, heights = number.tops, number.bottoms, number.heights
     best: OddDigit | None = None
-    for i in np.flatnonzero(~number.split):
+    for i in map(int, np.flatnonzero(~number.split)):
         rest = np.arange(len(heights)) != i
         usual = float(np.median(heights[rest]))
         deviation = max(_off(heights, rest, i), _off(tops, rest, i), _off(bottoms, rest, i)) / usual
         spread = max(_spread(heights[rest]), _spread(tops[rest]), _spread(bottoms[rest])) / usual
         if best is None or deviation > best.deviation:
             best = OddDigit(
-                index=int(i),
+                index=i,
                 deviation=deviation,
                 spread=spread,
                 box=(float(number.lefts[i]), float(tops[i]), float(number.rights[i]), float(bottoms[i])),

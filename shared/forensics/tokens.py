@@ -6,11 +6,12 @@ import re
 
 MONEY = re.compile(r"^[-(]?[€$£]?\d{1,3}(?:[.,' \u202f]?\d{3})*[.,]\d{2}[)]?$|^[-(]?[€$£]?\d+[.,]\d{2}[)]?$")
 IBAN_PART = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{2,}$")
+CURRENCY_CODE = re.compile(r"^[A-Z]{3}(?=[-(\d])|(?<=[\d)])[A-Z]{3}$")  # "EUR129,87", "129,87EUR": OCR joins them
 DIGIT = re.compile(r"\d")
 
 
 def is_amount(text: str) -> bool:
-    return MONEY.match(text.strip().strip("€$£").rstrip(",;:")) is not None
+    return MONEY.match(CURRENCY_CODE.sub("", text.strip()).strip("€$£").rstrip(",;:")) is not None
 
 
 def is_key_token(text: str) -> bool:

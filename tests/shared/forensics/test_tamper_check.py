@@ -237,6 +237,33 @@ def test_a_retyped_amount_counts_with_tile_support(
         assert location["page"] == 1 and x0 - 2 <= left < right <= x1 + 2 and top - 2 <= upper < lower <= bottom + 2
 
 
+def test_unusual_tiles_count_on_amounts_and_the_words_beside_them_only(
+    repo: SqliteRepository, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page numbers, dates and phone numbers were the model's only false alarms on clean scans; a digit
+    OCR read apart from its amount ("6" "127.50") still counts, and so does an amount with its code."""
+    import shared.forensics.model
+
+    monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(0.9))
+    data, _ = number_scan("871,04")
+    placed = {
+        "2": (40, 4, 48, 20),  # "Page 2": no amount beside it
+        "+49": (300, 4, 340, 20),
+        "EUR129,87": (40, 40, 150, 56),
+        "6": (200, 70, 208, 86),
+        "127.50": (212, 70, 270, 86),
+    }
+    words = [Word(text=text, x0=x0, top=top, x1=x1, bottom=bottom) for text, (x0, top, x1, bottom) in placed.items()]
+    content = DocumentContent(
+        kind=ContentKind.IMAGE, pages=[Page(number=1, width=400, height=100, ocr=True, words=words)]
+    )
+    record = InvoiceRecord(id="k" * 64, document=document("k" * 64, filename="scan.jpg", size=len(data)))
+    (finding,) = check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+    assert finding.code == "tamper.image.edited_region"
+    located = {tuple(location["bbox"]) for location in finding.evidence["locations"]}
+    assert located == {tuple(float(v) for v in placed[text]) for text in ("EUR129,87", "6", "127.50")}
+
+
 def test_the_service_and_the_embedded_model_give_the_same_scan_findings(
     repo: SqliteRepository, settings: Settings, inference_service_url: str, shared_data: Path
 ) -> None:

@@ -1,0 +1,25 @@
+"""The tokens forgers change, as OCR and text layers print them."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.forensics.tokens import is_amount, is_key_token, scan_targets
+
+
+@pytest.mark.parametrize(
+    "text", ["1.234,56", "1,234.56", "€117,97", "(12.00)", "EUR129,87", "129,87EUR", "USD-12.00", "99,99;"]
+)
+def test_amounts_as_printed(text: str) -> None:
+    assert is_amount(text)
+
+
+@pytest.mark.parametrize("text", ["2022", "7,0", "EUR", "ABCD12,00", "X129,87", "01.10.2018", "+49", "10:19"])
+def test_not_amounts(text: str) -> None:
+    assert not is_amount(text)
+
+
+def test_iban_parts_are_key_tokens_and_scored_first() -> None:
+    texts = ["Page", "2", "DE89370400440532013000", "3704", "0044", "1,481.12", "2022"]
+    assert is_key_token("DE89370400440532013000") and not is_key_token("3704")
+    assert scan_targets(texts, 3) == [2, 5, 1]
