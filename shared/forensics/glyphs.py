@@ -79,17 +79,22 @@ class PrintedNumber:
         return (float(self.lefts.min()), float(self.tops.min()), float(self.rights.max()), float(self.bottoms.max()))
 
 
-def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = MIN_DIGITS) -> PrintedNumber | None:
-    """The digits of the plain number printed in ``box``; None when it has fewer than ``min_digits``
-    digits, holds more than digits and separators, or cannot be measured reliably."""
-    plain = PLAIN_NUMBER.fullmatch(text.strip())
-    if plain is None or (plain["before"] and plain["after"]):
-        return None
-    digits = len(re.sub(r"\D", "", text))
+@dataclass(frozen=True)
+class InkCrop:
+    """A word's ink, from 0 (paper) to 1 (ink), and where its crop sits on the page."""
+
+    ink: np.ndarray
+    top: int
+    left: int
+
+
+def ink_crop(grey: np.ndarray, box: Box, pad_share: float) -> InkCrop | None:
+    """The word in ``box`` with ``pad_share`` of its height above and below, scaled between its own
+    paper and ink levels; None when it is under ``MIN_HEIGHT_PX``, off the page or too faint."""
     x0, top, x1, bottom = box
-    if digits < min_digits or bottom - top < MIN_HEIGHT_PX:
+    if bottom - top < MIN_HEIGHT_PX:
         return None
-    pad = max(2, round(0.25 * (bottom - top)))
+    pad = max(2, round(pad_share * (bottom - top)))
     ya, xa = max(0, int(top) - pad), max(0, int(x0) - 2)
     crop = grey[ya : int(bottom) + pad + 1, xa : int(x1) + 3].astype(np.float32)
     if crop.size == 0:
@@ -97,7 +102,31 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
     ink_level, paper_level = np.percentile(crop, 3), np.percentile(crop, 90)
     if paper_level - ink_level < MIN_CONTRAST:
         return None
-    ink = np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1)
+    return InkCrop(np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1), ya, xa)
+
+
+def ink_pieces(ink: np.ndarray) -> list[tuple[int, int, int, int, int]]:
+    """Connected shapes at half contrast (columns x0, x1, rows top, bottom, area), leaving out specks
+    and shapes cut by the crop's top or bottom (they belong to the lines above or below)."""
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats((ink >= 0.5).astype(np.uint8), connectivity=8)
+    return [
+        (int(x), int(x + w), int(y), int(y + h), int(area))
+        for x, y, w, h, area in stats[1:count]
+        if area >= 3 and y > 0 and y + h < ink.shape[0]
+    ]
+
+
+def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = MIN_DIGITS) -> PrintedNumber | None:
+    """The digits of the plain number printed in ``box``; None when it has fewer than ``min_digits``
+    digits, holds more than digits and separators, or cannot be measured reliably."""
+    plain = PLAIN_NUMBER.fullmatch(text.strip())
+    if plain is None or (plain["before"] and plain["after"]):
+        return None
+    digits = len(re.sub(r"\D", "", text))
+    crop = ink_crop(grey, box, 0.25) if digits >= min_digits else None
+    if crop is None:
+        return None
+    ink, ya, xa = crop.ink, crop.top, crop.left
     signs = int(bool(plain["before"] or plain["after"]))
     whole = _digit_shapes(ink)
     shapes = _split_touching(ink, whole, digits + signs)
@@ -164,12 +193,7 @@ def _digit_shapes(ink: np.ndarray) -> list[Shape]:
     """The digits' ink shapes, left to right: connected shapes at half contrast at least ``TALL`` of
     the tallest, plus glyphs broken in two (thin strokes: two stacked pieces in the same columns).
     Shapes cut by the crop's top or bottom belong to the lines above or below and are left out."""
-    count, _labels, stats, _ = cv2.connectedComponentsWithStats((ink >= 0.5).astype(np.uint8), connectivity=8)
-    pieces = [
-        (int(x), int(x + w), int(y), int(y + h), int(area))
-        for x, y, w, h, area in stats[1:count]
-        if area >= 3 and y > 0 and y + h < ink.shape[0]
-    ]
+    pieces = ink_pieces(ink)
     if not pieces:
         return []
     tallest = max(p[3] - p[2] for p in pieces)

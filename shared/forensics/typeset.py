@@ -15,10 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from shared.forensics.glyphs import MIN_CONTRAST, MIN_HEIGHT_PX, PrintedNumber, measure_number, shape_edges
+from shared.forensics.glyphs import PrintedNumber, ink_crop, ink_pieces, measure_number, shape_edges
 from shared.forensics.image import Box
 
 MIN_OTHERS = 2  # numbers besides the amount before "shorter than every other" means anything
@@ -52,33 +51,21 @@ class AmountFit:
 def word_line(grey: np.ndarray, box: Box) -> WordLine | None:
     """The baseline and capital height of the word printed in ``box``; None for faint, tiny or
     single-shape words."""
-    x0, top, x1, bottom = box
-    if bottom - top < MIN_HEIGHT_PX:
+    crop = ink_crop(grey, box, 0.35)
+    if crop is None:
         return None
-    pad = max(2, round(0.35 * (bottom - top)))
-    ya, xa = max(0, int(top) - pad), max(0, int(x0) - 2)
-    crop = grey[ya : int(bottom) + pad + 1, xa : int(x1) + 3].astype(np.float32)
-    if crop.size == 0:
-        return None
-    ink_level, paper_level = np.percentile(crop, 3), np.percentile(crop, 90)
-    if paper_level - ink_level < MIN_CONTRAST:
-        return None
-    ink = np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1)
-    count, _labels, stats, _ = cv2.connectedComponentsWithStats((ink >= 0.5).astype(np.uint8), connectivity=8)
-    pieces = [
-        (int(x), int(x + w), int(y), int(y + h))
-        for x, y, w, h, area in stats[1:count]
-        if area >= 3 and y > 0 and y + h < ink.shape[0]
-    ]
+    pieces = ink_pieces(crop.ink)
     if not pieces:
         return None
     tallest = max(piece[3] - piece[2] for piece in pieces)
-    found = [shape_edges(ink, piece) for piece in pieces if piece[3] - piece[2] >= 0.5 * tallest]
+    found = [shape_edges(crop.ink, piece[:4]) for piece in pieces if piece[3] - piece[2] >= 0.5 * tallest]
     measured = np.array([edge for edge in found if edge is not None], dtype=np.float64)
     if len(measured) < 2:
         return None
-    baseline = float(np.median(measured[:, 1])) + ya
-    return WordLine(baseline=baseline, cap=baseline - (float(measured[:, 0].min()) + ya), centre=(x0 + x1) / 2)
+    baseline = float(np.median(measured[:, 1])) + crop.top
+    return WordLine(
+        baseline=baseline, cap=baseline - (float(measured[:, 0].min()) + crop.top), centre=(box[0] + box[2]) / 2
+    )
 
 
 def amount_fits(grey: np.ndarray, boxes: list[Box], texts: list[str], amounts: list[int]) -> dict[int, AmountFit]:

@@ -16,7 +16,7 @@ from bench.fraud.tamper_generators import generate_scan_clean, generate_scan_edi
 from shared.adapters.local.sqlite import SqliteRepository
 from shared.checks import run_checks
 from shared.documents.content import ContentKind, DocumentContent, Page, Word
-from shared.domain import InvoiceRecord, Severity
+from shared.domain import Finding, InvoiceRecord, Severity
 from shared.forensics.check import OriginalDocument, check_tampering
 from shared.pipeline import classify_and_extract, read_document
 from shared.settings import Settings
@@ -153,6 +153,31 @@ class _Scores:
         return [self.score] * len(features)
 
 
+def _scan_findings(
+    data: bytes,
+    words: list[tuple[str, tuple[float, float, float, float]]],
+    size: tuple[int, int],
+    score: float,
+    repo: SqliteRepository,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[Finding]:
+    """The tampering findings of one scanned page read as ``words``, the tile model fixed at ``score``."""
+    import shared.forensics.model
+
+    monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(score))
+    page = Page(
+        number=1,
+        width=size[0],
+        height=size[1],
+        ocr=True,
+        words=[Word(text=text, x0=x0, top=top, x1=x1, bottom=bottom) for text, (x0, top, x1, bottom) in words],
+    )
+    content = DocumentContent(kind=ContentKind.IMAGE, pages=[page])
+    record = InvoiceRecord(id="s" * 64, document=document("s" * 64, filename="scan.jpg", size=len(data)))
+    return check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+
+
 @pytest.mark.parametrize(
     ("retyped", "score", "codes"),
     [
@@ -170,23 +195,9 @@ def test_a_retyped_digit_counts_with_tile_support(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import shared.forensics.model
-
-    monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(score))
     data, (x0, top, x1, bottom) = number_scan("871,04", retyped=retyped)
-    page = Page(
-        number=1,
-        width=400,
-        height=100,
-        ocr=True,
-        words=[
-            Word(text="Total", x0=2, top=top, x1=36, bottom=bottom),
-            Word(text="871,04", x0=x0, top=top, x1=x1, bottom=bottom),
-        ],
-    )
-    content = DocumentContent(kind=ContentKind.IMAGE, pages=[page])
-    record = InvoiceRecord(id="s" * 64, document=document("s" * 64, filename="scan.jpg", size=len(data)))
-    findings = check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+    words = [("Total", (2.0, top, 36.0, bottom)), ("871,04", (x0, top, x1, bottom))]
+    findings = _scan_findings(data, words, (400, 100), score, repo, settings, monkeypatch)
     assert [f.code for f in findings] == codes
     if codes == ["tamper.image.odd_digit"]:
         (finding,) = findings
@@ -214,16 +225,9 @@ def test_a_retyped_amount_counts_with_tile_support(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import shared.forensics.model
-
-    monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(score))
     lines = [("Net amount", "1,234.56"), ("VAT at 19 %", "234.56"), ("Shipping", "12.00"), ("Total due", "1,481.12")]
     data, boxes = statement_scan(lines, retyped=retyped)
-    words = [Word(text=text, x0=x0, top=top, x1=x1, bottom=bottom) for text, (x0, top, x1, bottom) in boxes]
-    page = Page(number=1, width=480, height=60 + 44 * len(lines), ocr=True, words=words)
-    content = DocumentContent(kind=ContentKind.IMAGE, pages=[page])
-    record = InvoiceRecord(id="r" * 64, document=document("r" * 64, filename="scan.jpg", size=len(data)))
-    findings = check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+    findings = _scan_findings(data, boxes, (480, 60 + 44 * len(lines)), score, repo, settings, monkeypatch)
     assert [f.code for f in findings] == codes
     if codes == ["tamper.image.retyped_amount"]:
         (finding,) = findings
@@ -242,26 +246,18 @@ def test_unusual_tiles_count_on_amounts_and_the_words_beside_them_only(
 ) -> None:
     """Page numbers, dates and phone numbers were the model's only false alarms on clean scans; a digit
     OCR read apart from its amount ("6" "127.50") still counts, and so does an amount with its code."""
-    import shared.forensics.model
-
-    monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(0.9))
     data, _ = number_scan("871,04")
     placed = {
-        "2": (40, 4, 48, 20),  # "Page 2": no amount beside it
-        "+49": (300, 4, 340, 20),
-        "EUR129,87": (40, 40, 150, 56),
-        "6": (200, 70, 208, 86),
-        "127.50": (212, 70, 270, 86),
+        "2": (40.0, 4.0, 48.0, 20.0),  # "Page 2": no amount beside it
+        "+49": (300.0, 4.0, 340.0, 20.0),
+        "EUR129,87": (40.0, 40.0, 150.0, 56.0),
+        "6": (200.0, 70.0, 208.0, 86.0),
+        "127.50": (212.0, 70.0, 270.0, 86.0),
     }
-    words = [Word(text=text, x0=x0, top=top, x1=x1, bottom=bottom) for text, (x0, top, x1, bottom) in placed.items()]
-    content = DocumentContent(
-        kind=ContentKind.IMAGE, pages=[Page(number=1, width=400, height=100, ocr=True, words=words)]
-    )
-    record = InvoiceRecord(id="k" * 64, document=document("k" * 64, filename="scan.jpg", size=len(data)))
-    (finding,) = check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+    (finding,) = _scan_findings(data, list(placed.items()), (400, 100), 0.9, repo, settings, monkeypatch)
     assert finding.code == "tamper.image.edited_region"
     located = {tuple(location["bbox"]) for location in finding.evidence["locations"]}
-    assert located == {tuple(float(v) for v in placed[text]) for text in ("EUR129,87", "6", "127.50")}
+    assert located == {placed[text] for text in ("EUR129,87", "6", "127.50")}
 
 
 def test_the_service_and_the_embedded_model_give_the_same_scan_findings(
