@@ -68,7 +68,8 @@ def check_tampering(record: InvoiceRecord, original: OriginalDocument, *, repo: 
 
     settings = original.settings or get_settings()
     if original.content.kind is ContentKind.PDF:
-        return _check_pdf(record, original.data, repo=repo, settings=settings)
+        findings = _check_pdf(record, original.data, repo=repo, settings=settings)
+        return findings + _check_scanned_pages(original.data, original.content, settings)
     if original.content.kind is ContentKind.IMAGE and original.content.pages:
         return _check_scan(original.data, original.content.pages[0], settings)
     return []
@@ -251,6 +252,7 @@ class _ScanEvidence:
     odd_digits: list[OddDigit | None]  # per target: its odd digit, for amounts that can be measured
     fits: list[AmountFit | None]  # per target: how an amount's print fits its page, where measured
     keyed: list[bool]  # per target: an amount or IBAN part, or a word right beside one (``_beside_keys``)
+    shape: tuple[int, int]  # the decoded image's height and width: boxes above are in its pixels
 
 
 def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidence:
@@ -266,7 +268,14 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
     words = [word.text for word in page.words]
     fits = amount_fits(grey, boxes, words, [i for i in chosen if is_amount(words[i])])
     return _ScanEvidence(
-        targets, texts, boxes, features, digits, [fits.get(i) for i in chosen], _beside_keys(chosen, boxes, words)
+        targets,
+        texts,
+        boxes,
+        features,
+        digits,
+        [fits.get(i) for i in chosen],
+        _beside_keys(chosen, boxes, words),
+        (int(grey.shape[0]), int(grey.shape[1])),
     )
 
 
@@ -328,6 +337,57 @@ def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:
     findings = _edited_regions(page, evidence, scores, threshold, model)
     findings += _odd_digits(page, evidence, scores, threshold, model)
     findings += _retyped_amounts(page, evidence, scores, threshold, model)
+    return _in_page_units(findings, page, evidence.shape)
+
+
+def _in_page_units(findings: list[Finding], page: Page, shape: tuple[int, int]) -> list[Finding]:
+    """Locations measured in the image's pixels, in the page's own units (what the dashboard and the
+    report draw in): the same for an image read at full size, PDF points for a scanned PDF page."""
+    height, width = shape
+    sx = page.width / width if page.width > 0 and width else 1.0
+    sy = page.height / height if page.height > 0 and height else 1.0
+    for finding in findings:
+        for location in finding.evidence.get("locations", []):
+            x0, top, x1, bottom = location["bbox"]
+            location["bbox"] = [round(x0 * sx, 1), round(top * sy, 1), round(x1 * sx, 1), round(bottom * sy, 1)]
+    return findings
+
+
+def _check_scanned_pages(data: bytes, content: DocumentContent, settings: Settings) -> list[Finding]:
+    """The scan checks on a PDF's OCR'd pages, each through the image it was made from
+    (``pdf_scans``); pages whose image cannot be matched to the page are named, not guessed at."""
+    from shared.forensics.pdf_scans import scanned_page_images
+
+    scanned = {page.number: page for page in content.pages if page.ocr and page.words}
+    if not scanned:
+        return []
+    try:
+        images: dict[int, bytes] = run_bounded(
+            scanned_page_images,
+            data,
+            sorted(scanned),
+            timeout_s=settings.parse_timeout_s,
+            memory_mb=settings.parse_memory_mb,
+        )
+    except (DocumentRejected, BoundedRunError) as failure:
+        log.warning("scanned pages of a PDF could not be extracted: %s", failure)
+        images = {}
+    findings = [
+        finding for number, image in sorted(images.items()) for finding in _check_scan(image, scanned[number], settings)
+    ]
+    unchecked = sorted(set(scanned) - set(images))
+    if unchecked:
+        findings.append(
+            Finding(
+                code="tamper.image.partly_analysed",
+                severity=Severity.INFO,
+                message=(
+                    f"Scanned page(s) {', '.join(map(str, unchecked))} could not be checked for edits: the page is "
+                    "not one image that spans it (turned, cropped, or made of several pictures)."
+                ),
+                evidence={"pages": unchecked},
+            )
+        )
     return findings
 
 

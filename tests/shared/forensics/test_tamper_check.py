@@ -25,16 +25,6 @@ from tests.shared.forensics.pdfs import LINES, invoice_pdf
 from tests.shared.forensics.scans import number_scan, statement_scan
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> SqliteRepository:
-    return SqliteRepository(tmp_path / "papyr.sqlite3")
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, parse_timeout_s=60)
-
-
 def checked(data: bytes, repo: SqliteRepository, settings: Settings, name: str = "invoice.pdf") -> list[str]:
     content = read_document(data, name, "application/pdf", settings)
     sha = hashlib.sha256(data).hexdigest()

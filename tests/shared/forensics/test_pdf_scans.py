@@ -1,0 +1,94 @@
+"""Scans that arrive as image-only PDFs get the scan checks, through the page's own stored image."""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import pikepdf
+from PIL import Image
+
+from bench.fraud.tamper_generators import SCAN_DPI, generate_scan_edit, scan_words
+from shared.adapters.local.sqlite import SqliteRepository
+from shared.documents.content import ContentKind, DocumentContent, Page, Word
+from shared.domain import InvoiceRecord, Severity
+from shared.forensics.check import OriginalDocument, check_tampering
+from shared.forensics.pdf_scans import scanned_page_images
+from shared.settings import Settings
+from tests.factories import document
+
+POINTS = 72.0 / SCAN_DPI  # page units per scan pixel
+
+
+def _pdf_of(*jpegs: bytes, rotate: int = 0) -> bytes:
+    """One page per JPEG, each drawn over its whole page from the stored stream (as scanners write)."""
+    pdf = pikepdf.new()
+    for jpeg in jpegs:
+        width, height = Image.open(io.BytesIO(jpeg)).size
+        image = pikepdf.Stream(
+            pdf, jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width, Height=height,
+            ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8, Filter=pikepdf.Name.DCTDecode,
+        )  # fmt: skip
+        w, h = width * POINTS, height * POINTS
+        page = pdf.add_blank_page(page_size=(w, h))
+        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+        page.Contents = pdf.make_stream(f"q {w:.2f} 0 0 {h:.2f} 0 0 cm /Im0 Do Q".encode())
+        if rotate:
+            page.Rotate = rotate
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
+
+
+def _scanned_pdf(source: Path, pdf: bytes, size: tuple[int, int], pages: int = 1) -> DocumentContent:
+    words = [
+        Word(text=text, x0=x0 * POINTS, top=top * POINTS, x1=x1 * POINTS, bottom=bottom * POINTS)
+        for text, (x0, top, x1, bottom) in scan_words(source)
+    ]
+    return DocumentContent(
+        kind=ContentKind.PDF,
+        pages=[
+            Page(number=n, width=size[0] * POINTS, height=size[1] * POINTS, ocr=True, words=words)
+            for n in range(1, pages + 1)
+        ],
+    )
+
+
+def test_the_stored_jpeg_of_each_scanned_page_is_taken_as_is(shared_data: Path) -> None:
+    case = generate_scan_edit(shared_data / "invoice2data" / "FlipkartInvoice.pdf", random.Random(3))[0]
+    images = scanned_page_images(_pdf_of(case.data, case.data), [1, 2, 3])
+    assert images == {1: case.data, 2: case.data}  # byte for byte: its compression traces kept; no page 3
+    assert scanned_page_images(_pdf_of(case.data, rotate=90), [1]) == {}  # a turned page is not guessed at
+
+
+def test_an_edited_scan_inside_a_pdf_is_found_on_its_page(
+    repo: SqliteRepository, settings: Settings, shared_data: Path
+) -> None:
+    source = shared_data / "invoice2data" / "FlipkartInvoice.pdf"
+    case = generate_scan_edit(source, random.Random(3))[0]
+    size = Image.open(io.BytesIO(case.data)).size
+    pdf = _pdf_of(case.data)
+    record = InvoiceRecord(id="p" * 64, document=document("p" * 64, filename="scan.pdf", size=len(pdf)))
+    findings = check_tampering(record, OriginalDocument(pdf, _scanned_pdf(source, pdf, size), settings), repo=repo)
+    (edited,) = [f for f in findings if f.code == "tamper.image.edited_region"]
+    assert edited.severity is Severity.HIGH
+    x0, top, x1, bottom = (v * POINTS for v in case.region)  # the painted patch, in PDF points
+    assert any(
+        location["page"] == 1 and location["bbox"][0] < x1 and location["bbox"][2] > x0
+        and location["bbox"][1] < bottom and location["bbox"][3] > top
+        for location in edited.evidence["locations"]
+    )  # fmt: skip
+
+
+def test_a_scanned_page_that_is_not_one_image_is_named(
+    repo: SqliteRepository, settings: Settings, shared_data: Path
+) -> None:
+    source = shared_data / "invoice2data" / "FlipkartInvoice.pdf"
+    case = generate_scan_edit(source, random.Random(3))[0]
+    size = Image.open(io.BytesIO(case.data)).size
+    pdf = _pdf_of(case.data, rotate=90)
+    record = InvoiceRecord(id="q" * 64, document=document("q" * 64, filename="scan.pdf", size=len(pdf)))
+    findings = check_tampering(record, OriginalDocument(pdf, _scanned_pdf(source, pdf, size), settings), repo=repo)
+    (partly,) = [f for f in findings if f.code.startswith("tamper.image")]
+    assert partly.code == "tamper.image.partly_analysed" and partly.evidence == {"pages": [1]}
