@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from shared.ports import Repository
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KEY_FIELDS = ("total", "amount_due", "iban")
 OCR_CONFIDENCE = 0.9  # below this an OCR reading does not contradict the text layer
@@ -75,6 +78,11 @@ def check_tampering(record: InvoiceRecord, original: OriginalDocument, *, repo: 
     return []
 
 
+def _bounded(settings: Settings, function: Callable[..., T], *args: Any) -> T:
+    """``function`` in a child process with the parser's time and memory limits: the input is untrusted."""
+    return run_bounded(function, *args, timeout_s=settings.parse_timeout_s, memory_mb=settings.parse_memory_mb)
+
+
 def _targets(record: InvoiceRecord) -> list[tuple[str, int, Box]]:
     extraction = record.extraction
     if extraction is None:
@@ -93,13 +101,7 @@ def _check_pdf(record: InvoiceRecord, data: bytes, *, repo: Repository, settings
     from shared.forensics.pdf import analyse_pdf
 
     try:
-        result: PdfForensics = run_bounded(
-            analyse_pdf,
-            data,
-            _targets(record),
-            timeout_s=settings.parse_timeout_s,
-            memory_mb=settings.parse_memory_mb,
-        )
+        result: PdfForensics = _bounded(settings, analyse_pdf, data, _targets(record))
     except (DocumentRejected, BoundedRunError) as failure:
         reason = failure.reason if isinstance(failure, DocumentRejected) else "analysis failed"
         log.warning("tamper analysis of %s failed: %s", record.id, failure)
@@ -302,14 +304,7 @@ def _beside_keys(chosen: list[int], boxes: list[Box], words: list[str]) -> list[
 
 def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:
     try:
-        evidence: _ScanEvidence = run_bounded(
-            _scan_evidence,
-            data,
-            page,
-            not settings.inference_url,
-            timeout_s=settings.parse_timeout_s,
-            memory_mb=settings.parse_memory_mb,
-        )
+        evidence: _ScanEvidence = _bounded(settings, _scan_evidence, data, page, not settings.inference_url)
         if not evidence.targets:
             return []
         if settings.inference_url:
@@ -362,13 +357,7 @@ def _check_scanned_pages(data: bytes, content: DocumentContent, settings: Settin
     if not scanned:
         return []
     try:
-        images: dict[int, bytes] = run_bounded(
-            scanned_page_images,
-            data,
-            sorted(scanned),
-            timeout_s=settings.parse_timeout_s,
-            memory_mb=settings.parse_memory_mb,
-        )
+        images: dict[int, bytes] = _bounded(settings, scanned_page_images, data, sorted(scanned))
     except (DocumentRejected, BoundedRunError) as failure:
         log.warning("scanned pages of a PDF could not be extracted: %s", failure)
         images = {}

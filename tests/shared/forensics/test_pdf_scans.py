@@ -9,10 +9,10 @@ from pathlib import Path
 import pikepdf
 from PIL import Image
 
-from bench.fraud.tamper_generators import SCAN_DPI, generate_scan_edit, scan_words
+from bench.fraud.tamper_generators import SCAN_DPI, TamperCase, generate_scan_edit, scan_words
 from shared.adapters.local.sqlite import SqliteRepository
 from shared.documents.content import ContentKind, DocumentContent, Page, Word
-from shared.domain import InvoiceRecord, Severity
+from shared.domain import Finding, InvoiceRecord, Severity
 from shared.forensics.check import OriginalDocument, check_tampering
 from shared.forensics.pdf_scans import scanned_page_images
 from shared.settings import Settings
@@ -42,6 +42,7 @@ def _pdf_of(*jpegs: bytes, rotate: int = 0) -> bytes:
 
 
 def _scanned_pdf(source: Path, pdf: bytes, size: tuple[int, int], pages: int = 1) -> DocumentContent:
+    """The PDF's content as the reader gives it for OCR'd pages: page units (points), words in them."""
     words = [
         Word(text=text, x0=x0 * POINTS, top=top * POINTS, x1=x1 * POINTS, bottom=bottom * POINTS)
         for text, (x0, top, x1, bottom) in scan_words(source)
@@ -62,15 +63,23 @@ def test_the_stored_jpeg_of_each_scanned_page_is_taken_as_is(shared_data: Path) 
     assert scanned_page_images(_pdf_of(case.data, rotate=90), [1]) == {}  # a turned page is not guessed at
 
 
-def test_an_edited_scan_inside_a_pdf_is_found_on_its_page(
-    repo: SqliteRepository, settings: Settings, shared_data: Path
-) -> None:
+def _edited_scan_pdf_findings(
+    repo: SqliteRepository, settings: Settings, shared_data: Path, rotate: int = 0
+) -> tuple[list[Finding], TamperCase]:
+    """A generated scan edit saved as a one-page PDF, read as OCR would, through the tampering checks."""
     source = shared_data / "invoice2data" / "FlipkartInvoice.pdf"
     case = generate_scan_edit(source, random.Random(3))[0]
     size = Image.open(io.BytesIO(case.data)).size
-    pdf = _pdf_of(case.data)
+    pdf = _pdf_of(case.data, rotate=rotate)
     record = InvoiceRecord(id="p" * 64, document=document("p" * 64, filename="scan.pdf", size=len(pdf)))
-    findings = check_tampering(record, OriginalDocument(pdf, _scanned_pdf(source, pdf, size), settings), repo=repo)
+    original = OriginalDocument(pdf, _scanned_pdf(source, pdf, size), settings)
+    return check_tampering(record, original, repo=repo), case
+
+
+def test_an_edited_scan_inside_a_pdf_is_found_on_its_page(
+    repo: SqliteRepository, settings: Settings, shared_data: Path
+) -> None:
+    findings, case = _edited_scan_pdf_findings(repo, settings, shared_data)
     (edited,) = [f for f in findings if f.code == "tamper.image.edited_region"]
     assert edited.severity is Severity.HIGH
     x0, top, x1, bottom = (v * POINTS for v in case.region)  # the painted patch, in PDF points
@@ -84,11 +93,6 @@ def test_an_edited_scan_inside_a_pdf_is_found_on_its_page(
 def test_a_scanned_page_that_is_not_one_image_is_named(
     repo: SqliteRepository, settings: Settings, shared_data: Path
 ) -> None:
-    source = shared_data / "invoice2data" / "FlipkartInvoice.pdf"
-    case = generate_scan_edit(source, random.Random(3))[0]
-    size = Image.open(io.BytesIO(case.data)).size
-    pdf = _pdf_of(case.data, rotate=90)
-    record = InvoiceRecord(id="q" * 64, document=document("q" * 64, filename="scan.pdf", size=len(pdf)))
-    findings = check_tampering(record, OriginalDocument(pdf, _scanned_pdf(source, pdf, size), settings), repo=repo)
+    findings, _ = _edited_scan_pdf_findings(repo, settings, shared_data, rotate=90)
     (partly,) = [f for f in findings if f.code.startswith("tamper.image")]
     assert partly.code == "tamper.image.partly_analysed" and partly.evidence == {"pages": [1]}
