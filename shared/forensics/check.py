@@ -356,11 +356,12 @@ def _check_scanned_pages(data: bytes, content: DocumentContent, settings: Settin
     scanned = {page.number: page for page in content.pages if page.ocr and page.words}
     if not scanned:
         return []
+    reason = "the page is not one image that spans it (turned, cropped, or made of several pictures)"
     try:
         images: dict[int, bytes] = _bounded(settings, scanned_page_images, data, sorted(scanned))
     except (DocumentRejected, BoundedRunError) as failure:
         log.warning("scanned pages of a PDF could not be extracted: %s", failure)
-        images = {}
+        images, reason = {}, f"their images could not be extracted ({type(failure).__name__})"
     findings = [
         finding for number, image in sorted(images.items()) for finding in _check_scan(image, scanned[number], settings)
     ]
@@ -370,10 +371,7 @@ def _check_scanned_pages(data: bytes, content: DocumentContent, settings: Settin
             Finding(
                 code="tamper.image.partly_analysed",
                 severity=Severity.INFO,
-                message=(
-                    f"Scanned page(s) {', '.join(map(str, unchecked))} could not be checked for edits: the page is "
-                    "not one image that spans it (turned, cropped, or made of several pictures)."
-                ),
+                message=f"Scanned page(s) {', '.join(map(str, unchecked))} could not be checked for edits: {reason}.",
                 evidence={"pages": unchecked},
             )
         )
