@@ -102,17 +102,10 @@ def _batch_of_einvoices(shared_data: Path, folder: Path, count: int) -> None:
         (folder / f"invoice-{index:02d}.xml").write_text(own, encoding="utf-8")
 
 
-def test_killed_host_resumes_and_finishes_every_invoice_exactly_once(
-    env: dict[str, str], shared_data: Path, tmp_path: Path
-) -> None:
-    count = 24
-    batch = tmp_path / "batch"
-    _batch_of_einvoices(shared_data, batch, count)
-    vendors = tmp_path / "vendors.csv"
-    vendors.write_text("name,vat_id,iban,email_domains\nMUSTER-Autovermietung,DE136695976,,\n")
+def _kill_mid_batch(batch: Path, vendors: Path, env: dict[str, str]) -> int:
+    """Start ``papyr process`` on the batch, SIGKILL it once 3 invoices have settled; how many had."""
     run_papyr("vendors", "import", str(vendors), env=env)
     data = Path(env["PAPYR_DATA_DIR"])
-
     first = subprocess.Popen(papyr("process", str(batch), "--json"), env=env, cwd=REPO,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
@@ -129,7 +122,26 @@ def test_killed_host_resumes_and_finishes_every_invoice_exactly_once(
     assert first.poll() is None, "the batch finished before it could be killed"
     first.send_signal(signal.SIGKILL)
     first.wait(10)
+    return settled_at_kill
+
+
+def test_killed_host_resumes_and_finishes_every_invoice_exactly_once(
+    env: dict[str, str], shared_data: Path, tmp_path: Path
+) -> None:
+    count = 24
+    batch = tmp_path / "batch"
+    _batch_of_einvoices(shared_data, batch, count)
+    vendors = tmp_path / "vendors.csv"
+    vendors.write_text("name,vat_id,iban,email_domains\nMUSTER-Autovermietung,DE136695976,,\n")
+    # The kill must land mid-batch. On a loaded box the whole batch can settle between two polls; then
+    # there is nothing to resume, so the scenario is set up again on fresh data (at most three times).
+    for attempt in range(3):
+        env = {**env, "PAPYR_DATA_DIR": str(tmp_path / f"data-{attempt}")}
+        settled_at_kill = _kill_mid_batch(batch, vendors, env)
+        if settled_at_kill < count:
+            break
     assert 3 <= settled_at_kill < count
+    data = Path(env["PAPYR_DATA_DIR"])
 
     # Start again on the same data: intake sees known documents; the engine resumes the unfinished ones.
     lines = run_papyr("process", str(batch), "--json", env=env)
