@@ -23,7 +23,7 @@ from shared.documents.content import ContentKind, DocumentContent, DocumentRejec
 from shared.domain import Finding, InvoiceRecord, Severity, Source
 from shared.domain.keys import vendor_key
 from shared.forensics.findings import pdf_findings, producer_tool
-from shared.forensics.glyphs import OddDigit, odd_digit
+from shared.forensics.glyphs import OddDigit, odd_digit_of
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
@@ -264,18 +264,18 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
 
     grey = load_grey(data)
     chosen, boxes = _regions(page, grey.shape)
-    targets, texts = [boxes[i] for i in chosen], [page.words[i].text for i in chosen]
-    features = region_features(grey, targets, boxes) if with_features and targets else None
-    digits = [odd_digit(grey, box, text) if is_amount(text) else None for box, text in zip(targets, texts, strict=True)]
     words = [word.text for word in page.words]
-    fits = amount_fits(grey, boxes, words, [i for i in chosen if is_amount(words[i])])
+    targets = [boxes[i] for i in chosen]
+    features = region_features(grey, targets, boxes) if with_features and targets else None
+    measured = amount_fits(grey, boxes, words, [i for i in chosen if is_amount(words[i])])
+    fits = [measured.get(i) for i in chosen]
     return _ScanEvidence(
         targets,
-        texts,
+        [words[i] for i in chosen],
         boxes,
         features,
-        digits,
-        [fits.get(i) for i in chosen],
+        [None if fit is None else odd_digit_of(fit.number) for fit in fits],  # each amount measured once
+        fits,
         _beside_keys(chosen, boxes, words),
         (int(grey.shape[0]), int(grey.shape[1])),
     )
@@ -496,7 +496,7 @@ def _retyped_amounts(
                 "amounts": [
                     {
                         "text": text,
-                        "digit_height_px": round(fit.height, 2),
+                        "digit_height_px": round(fit.number.height, 2),
                         "shortest_other_px": _rounded(fit.shortest_other, 2),
                         "baseline_offset": _rounded(fit.baseline_offset, 3),
                         "height_to_capitals": _rounded(None if fit.cap_ratio is None else fit.cap_ratio + 1, 3),
@@ -505,7 +505,7 @@ def _retyped_amounts(
                     for text, fit, score, _ in found
                 ],
                 "locations": [
-                    {"page": page.number, "bbox": [round(v, 1) for v in fit.box], "label": f"retyped? {text}"}
+                    {"page": page.number, "bbox": [round(v, 1) for v in fit.number.box], "label": f"retyped? {text}"}
                     for text, fit, _, _ in found
                 ],
             },
@@ -518,7 +518,7 @@ def _misfit(fit: AmountFit) -> list[str]:
     reasons = []
     if fit.shorter is not None and fit.shortest_other is not None and fit.shorter >= SHORTER:
         reasons.append(
-            f"its digits are {fit.height:.1f} px tall, shorter than every other number on the page "
+            f"its digits are {fit.number.height:.1f} px tall, shorter than every other number on the page "
             f"(the shortest is {fit.shortest_other:.1f} px)"
         )
     offset, caps = fit.baseline_offset, fit.cap_ratio

@@ -154,10 +154,16 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
 
 def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:
     """The digit of the number printed in ``box`` that is least like the others; None when the number
-    cannot be measured (``measure_number``). A digit cut out of a joined shape is never the odd one: a
-    comma or a neighbour's stroke may have stayed with it (a retyped digit stands apart anyway)."""
+    cannot be measured (``measure_number``)."""
     number = measure_number(grey, box, text)
-    if number is None:
+    return None if number is None else odd_digit_of(number)
+
+
+def odd_digit_of(number: PrintedNumber) -> OddDigit | None:
+    """The digit of a measured number least like the others; None under ``MIN_DIGITS`` digits. A digit
+    cut out of a joined shape is never the odd one: a comma or a neighbour's stroke may have stayed
+    with it (a retyped digit stands apart anyway)."""
+    if len(number.heights) < MIN_DIGITS:
         return None
     tops, bottoms, heights = number.tops, number.bottoms, number.heights
     best: OddDigit | None = None

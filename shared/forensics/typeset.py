@@ -40,8 +40,7 @@ class WordLine:
 class AmountFit:
     """How one amount's print fits its page."""
 
-    box: Box  # its digits' own box
-    height: float  # its usual digit height, px
+    number: PrintedNumber  # its digits as measured (box, usual height)
     shorter: float | None  # how much shorter than the shortest other number it is, in its heights (< 0: not shorter)
     shortest_other: float | None  # the shortest other number's digit height, px
     baseline_offset: float | None  # below (+) or above (-) its line's baseline, in digit heights, skew removed
@@ -85,8 +84,7 @@ def amount_fits(grey: np.ndarray, boxes: list[Box], texts: list[str], amounts: l
         shortest = min(others) if len(others) >= MIN_OTHERS else None
         offset, cap = _line_fit(i, number, boxes, texts, lines, slope)
         fits[i] = AmountFit(
-            box=number.box,
-            height=number.height,
+            number=number,
             shorter=shortest / number.height - 1 if shortest is not None else None,
             shortest_other=shortest,
             baseline_offset=offset,

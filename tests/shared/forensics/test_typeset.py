@@ -44,7 +44,7 @@ def test_a_retyped_total_is_shorter_than_every_number_and_off_its_line(skew_degr
     fits = _fits(*statement_scan(LINES, retyped=(3, 0.75, 3), skew_degrees=skew_degrees))
     total = fits["1,481.12"]
     assert total.shorter is not None and total.shorter > 0.2
-    assert total.shortest_other is not None and total.shortest_other > total.height + 3
+    assert total.shortest_other is not None and total.shortest_other > total.number.height + 3
     assert total.baseline_offset is not None and abs(total.baseline_offset) > 0.15
     assert total.cap_ratio is not None and total.cap_ratio < -0.2
     others = [fit for fit in fits.values() if fit is not total]
