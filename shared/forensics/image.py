@@ -217,10 +217,11 @@ def _scaled(box: Box, factor: float) -> Box:
     return (box[0] * factor, box[1] * factor, box[2] * factor, box[3] * factor)
 
 
-def _evenly(boxes: list[Box], limit: int) -> list[Box]:
-    if len(boxes) <= limit:
-        return boxes
-    return [boxes[i] for i in np.linspace(0, len(boxes) - 1, limit).astype(int)]
+def evenly(count: int, limit: int) -> list[int]:
+    """At most ``limit`` of ``range(count)``, spread evenly: a bounded sample of a page's words."""
+    if count <= limit:
+        return list(range(count))
+    return [int(i) for i in np.linspace(0, count - 1, limit).astype(int)]
 
 
 def region_features(grey: np.ndarray, targets: list[Box], references: list[Box]) -> list[np.ndarray]:
@@ -242,7 +243,7 @@ def region_features(grey: np.ndarray, targets: list[Box], references: list[Box])
             cache[box] = [tile_features(maps, t) for t in tiles(box, grey.shape)]
         return cache[box]
 
-    reference = [row for box in _evenly(words, MAX_REFERENCES) for row in word_rows(box)]
+    reference = [row for i in evenly(len(words), MAX_REFERENCES) for row in word_rows(words[i])]
     width = len(FEATURES)
     if not reference:
         return [np.zeros((0, width), dtype=np.float32) for _ in targets]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shared.forensics.glyphs import PrintedNumber, ink_crop, ink_pieces, measure_number, shape_edges
-from shared.forensics.image import Box
+from shared.forensics.image import Box, evenly
 
 MIN_OTHERS = 2  # numbers besides the amount before "shorter than every other" means anything
 LINE_REACH = 25.0  # in digit heights: how far along its line a word still counts as the amount's line mate
@@ -70,7 +70,7 @@ def word_line(grey: np.ndarray, box: Box) -> WordLine | None:
 def amount_fits(grey: np.ndarray, boxes: list[Box], texts: list[str], amounts: list[int]) -> dict[int, AmountFit]:
     """For each of the ``amounts`` (indexes into the page's words) that can be measured, how its print
     fits the page's other numbers and its own line."""
-    indexes = _evenly(len(boxes), MAX_WORDS) | set(amounts)
+    indexes = set(evenly(len(boxes), MAX_WORDS)) | set(amounts)
     numbers = {i: measure_number(grey, boxes[i], texts[i], min_digits=2) for i in indexes}
     measured = {i: number for i, number in numbers.items() if number is not None}
     lines = {i: line for i in indexes if (line := word_line(grey, boxes[i])) is not None}
@@ -131,7 +131,3 @@ def _skew(boxes: list[Box], lines: dict[int, WordLine]) -> float:
             j = order[int(np.flatnonzero(right)[np.argmin(x0[right])])]
             slopes.append((lines[j].baseline - lines[i].baseline) / (lines[j].centre - lines[i].centre))
     return float(np.median(slopes)) if len(slopes) >= MIN_PAIRS else 0.0
-
-
-def _evenly(count: int, limit: int) -> set[int]:
-    return set(range(count)) if count <= limit else {round(k * (count - 1) / (limit - 1)) for k in range(limit)}
