@@ -26,12 +26,8 @@ def number_scan(text: str, *, retyped: tuple[int, float, int] | None = None, ink
         draw.rectangle((left, 28, right - 1, 30 + SIZE + 2), fill=235)
         small = ImageFont.load_default(size=round(SIZE * factor))
         draw.text((left, 30 + drop), text[index], fill=ink, font=small)
-    page = page.filter(ImageFilter.GaussianBlur(0.6))
-    noisy = np.asarray(page, dtype=np.float32) + np.random.default_rng(7).normal(0, 2.5, (100, 400))
-    buffer = io.BytesIO()
-    Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=85)
     x0, top, x1, bottom = draw.textbbox((40, 30), text, font=font)
-    return buffer.getvalue(), (float(x0), float(top), float(x1), float(bottom))
+    return _scanned(page), (float(x0), float(top), float(x1), float(bottom))
 
 
 PAPER = 235
@@ -69,11 +65,16 @@ def statement_scan(
     if skew_degrees:
         page = page.rotate(skew_degrees, resample=Image.Resampling.BICUBIC, fillcolor=PAPER)
         words = [(text, _turned(box, skew_degrees, width / 2, height / 2)) for text, box in words]
-    page = page.filter(ImageFilter.GaussianBlur(0.6))
-    noisy = np.asarray(page, dtype=np.float32) + np.random.default_rng(7).normal(0, 2.5, (height, width))
+    return _scanned(page), words
+
+
+def _scanned(page: Image.Image) -> bytes:
+    """The page as a scanner and its JPEG leave it: slightly blurred, sensor noise, quality 85."""
+    blurred = page.filter(ImageFilter.GaussianBlur(0.6))
+    noisy = np.asarray(blurred, dtype=np.float32) + np.random.default_rng(7).normal(0, 2.5, (page.height, page.width))
     buffer = io.BytesIO()
     Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue(), words
+    return buffer.getvalue()
 
 
 def _box(box: tuple[float, float, float, float]) -> Box:
