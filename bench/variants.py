@@ -75,7 +75,7 @@ def rasterize(source: Path, target: Path) -> None:
         subprocess.run(["pdftoppm", "-r", str(DPI), "-gray", str(source), f"{tmp}/page"], check=True)
         pages = sorted(Path(tmp).glob("page-*.pgm"), key=lambda path: int(path.stem.rsplit("-", 1)[1]))
         jpegs = [_scan_like(Image.open(page), rng) for page in pages]
-    _images_to_pdf(jpegs, target)
+    target.write_bytes(images_to_pdf(jpegs))
 
 
 def _scan_like(page: Image.Image, rng: np.random.Generator) -> tuple[bytes, int, int]:
@@ -89,15 +89,16 @@ def _scan_like(page: Image.Image, rng: np.random.Generator) -> tuple[bytes, int,
     return buffer.getvalue(), noisy.width, noisy.height
 
 
-def _images_to_pdf(jpegs: list[tuple[bytes, int, int]], target: Path) -> None:
-    """One page per JPEG (embedded as is, DCTDecode), page size from the 200 dpi pixel size."""
+def images_to_pdf(jpegs: list[tuple[bytes, int, int]], dpi: float = DPI) -> bytes:
+    """One page per greyscale JPEG (data, width, height), embedded as is (DCTDecode) and drawn over its
+    whole page, page size from the pixel size at ``dpi``: an image-only PDF as scanners write them."""
     pdf = pikepdf.new()
     for data, width, height in jpegs:
         image = pikepdf.Stream(pdf, data)
         image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
         image.Width, image.Height, image.BitsPerComponent = width, height, 8
         image.ColorSpace, image.Filter = pikepdf.Name.DeviceGray, pikepdf.Name.DCTDecode
-        points_w, points_h = width * 72 / DPI, height * 72 / DPI
+        points_w, points_h = width * 72 / dpi, height * 72 / dpi
         content = pikepdf.Stream(pdf, f"q {points_w:.3f} 0 0 {points_h:.3f} 0 0 cm /Im0 Do Q".encode())
         page = pikepdf.Dictionary(
             Type=pikepdf.Name.Page,
@@ -106,7 +107,9 @@ def _images_to_pdf(jpegs: list[tuple[bytes, int, int]], target: Path) -> None:
             Contents=content,
         )
         pdf.pages.append(pikepdf.Page(page))
-    pdf.save(target)
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    return buffer.getvalue()
 
 
 def build(out: Path, limit: int | None = None) -> tuple[Path, Path]:
@@ -151,8 +154,16 @@ def evaluate_both(sets: list[Path], json_out: Path | None) -> None:
     Papyr's prediction lines are kept for bench.reliability --reuse."""
     peer = eval_sets.invoice2data_predictor()
     table = Table(title="ZUGFeRD variants: Papyr vs invoice2data (same run, LABELS.md scoring)")
-    for column in ("set", "docs", "papyr macro", "invoice2data macro", "ratio", "papyr docs/s", "peer docs/s",
-                   "papyr lines acc"):
+    for column in (
+        "set",
+        "docs",
+        "papyr macro",
+        "invoice2data macro",
+        "ratio",
+        "papyr docs/s",
+        "peer docs/s",
+        "papyr lines acc",
+    ):
         table.add_column(column)
     results: dict[str, dict[str, Any]] = {}
     for directory in sets:
@@ -162,14 +173,23 @@ def evaluate_both(sets: list[Path], json_out: Path | None) -> None:
         theirs = evaluate_directory(directory, predict=peer, on_document=peer_progress)[0]
         results[directory.name] = {"papyr": report_to_json(ours), "invoice2data": report_to_json(theirs)}
         ratio = f"{ours.macro_accuracy / theirs.macro_accuracy:.2f}x" if theirs.macro_accuracy else "n/a (peer 0)"
-        table.add_row(directory.name, str(ours.documents), f"{ours.macro_accuracy:.3f}", f"{theirs.macro_accuracy:.3f}",
-                      ratio, f"{ours.docs_per_second:.2f}", f"{theirs.docs_per_second:.2f}",
-                      f"{ours.line_items.accuracy:.3f}")
+        table.add_row(
+            directory.name,
+            str(ours.documents),
+            f"{ours.macro_accuracy:.3f}",
+            f"{theirs.macro_accuracy:.3f}",
+            ratio,
+            f"{ours.docs_per_second:.2f}",
+            f"{theirs.docs_per_second:.2f}",
+            f"{ours.line_items.accuracy:.3f}",
+        )
         for name, score in ours.fields.items():
             peer_score = theirs.fields.get(name)
             peer_text = f"{peer_score.accuracy:.3f}" if peer_score else "-"
-            print(f"  {directory.name} {name:16} papyr {score.accuracy:.3f}  invoice2data {peer_text}  "
-                  f"(labelled {score.labelled})")
+            print(
+                f"  {directory.name} {name:16} papyr {score.accuracy:.3f}  invoice2data {peer_text}  "
+                f"(labelled {score.labelled})"
+            )
     Console(width=160).print(table)
     if json_out:
         json_out.write_text(json.dumps(results, indent=2))

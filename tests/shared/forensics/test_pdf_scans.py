@@ -10,6 +10,7 @@ import pikepdf
 from PIL import Image
 
 from bench.fraud.tamper_generators import SCAN_DPI, TamperCase, generate_scan_edit, scan_words
+from bench.variants import images_to_pdf
 from shared.adapters.local.sqlite import SqliteRepository
 from shared.documents.content import ContentKind, DocumentContent, Page, Word
 from shared.domain import Finding, InvoiceRecord, Severity
@@ -22,22 +23,16 @@ POINTS = 72.0 / SCAN_DPI  # page units per scan pixel
 
 
 def _pdf_of(*jpegs: bytes, rotate: int = 0) -> bytes:
-    """One page per JPEG, each drawn over its whole page from the stored stream (as scanners write)."""
-    pdf = pikepdf.new()
-    for jpeg in jpegs:
-        width, height = Image.open(io.BytesIO(jpeg)).size
-        image = pikepdf.Stream(
-            pdf, jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=width, Height=height,
-            ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8, Filter=pikepdf.Name.DCTDecode,
-        )  # fmt: skip
-        w, h = width * POINTS, height * POINTS
-        page = pdf.add_blank_page(page_size=(w, h))
-        page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
-        page.Contents = pdf.make_stream(f"q {w:.2f} 0 0 {h:.2f} 0 0 cm /Im0 Do Q".encode())
-        if rotate:
+    """One page per JPEG, each drawn over its whole page from the stored stream (as scanners write),
+    every page turned by ``rotate`` degrees when asked."""
+    pdf = images_to_pdf([(jpeg, *Image.open(io.BytesIO(jpeg)).size) for jpeg in jpegs], dpi=SCAN_DPI)
+    if not rotate:
+        return pdf
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for page in document.pages:
             page.Rotate = rotate
-    buffer = io.BytesIO()
-    pdf.save(buffer)
+        buffer = io.BytesIO()
+        document.save(buffer)
     return buffer.getvalue()
 
 
