@@ -94,7 +94,7 @@ def _as_case(raw: Any, clean: Case | None, source: Path, index: int) -> Case:
         fraud_type=fraud_type,
         data=_attr(raw, "data", "bytes"),
         filename=str(_attr(raw, "filename")),
-        variant=str(_attr(raw, "variant", default=fraud_type or "clean")),
+        variant=str(_attr(raw, "variant") or fraud_type or "clean"),
         vendors=_attr(raw, "vendors", default=base.vendors),
         history=_attr(raw, "history", default=base.history),
         purchase_orders=_attr(raw, "purchase_orders", default=base.purchase_orders),

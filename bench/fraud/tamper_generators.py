@@ -9,7 +9,9 @@ total from its label file (``<stem>.json``) when it is printed, else the last am
   drawn over the old one, in the page's own font where possible, or set beside it;
 * ``scan_edit``: the page rasterised like a scan (noise, blur, JPEG), the amount painted over with
   paper colour and new digits typed in, saved as JPEG again. ``scan_clean`` makes the controls:
-  the same scan pipeline, re-saved the same way, nothing edited.
+  the same scan pipeline, re-saved the same way, nothing edited. ``scan_edit_in_pdf`` (fraud type
+  ``scan_edit``, variant ``in_pdf``) stores such an edited JPEG as is in a one-page image-only PDF,
+  the way a scan usually arrives by mail.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import io
 import json
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,7 @@ class TamperCase:
     detail: dict[str, object] = field(default_factory=dict)
     # Where the edit is (pixels for scans, points for PDFs: x0, top, x1, bottom), for training.
     region: tuple[float, float, float, float] | None = None
+    variant: str | None = None  # how the fraud type was made, when it is made more than one way
 
 
 def _total_label(source: Path) -> str | None:
@@ -217,6 +220,30 @@ def _paint_amount(
     return edited, patch
 
 
+def generate_scan_edit_in_pdf(source: Path, rng: random.Random) -> list[TamperCase]:
+    """An edited scan (``generate_scan_edit``, its own draws) stored byte for byte as the one page of an
+    image-only PDF at the scan's resolution; the region in PDF points."""
+    from bench.variants import images_to_pdf
+
+    cases = []
+    for case in generate_scan_edit(source, rng):
+        width, height = Image.open(io.BytesIO(case.data)).size
+        region = None
+        if case.region is not None:
+            x0, top, x1, bottom = (v * 72 / SCAN_DPI for v in case.region)
+            region = (x0, top, x1, bottom)
+        cases.append(
+            replace(
+                case,
+                data=images_to_pdf([(case.data, width, height)], dpi=SCAN_DPI),
+                filename=f"{source.stem}.scan_edit_in_pdf.pdf",
+                region=region,
+                variant="in_pdf",
+            )
+        )
+    return cases
+
+
 GENERATORS = {
     "pdf_incremental_edit": generate_incremental,
     "pdf_overlay_edit": generate_overlay,
@@ -236,5 +263,8 @@ def scan_words(source: Path) -> list[tuple[str, tuple[float, float, float, float
 
 def generate(source: Path, rng: random.Random) -> list[TamperCase]:
     """Every tampered variant of one source, for ``bench.fraud_suite`` (its clean cases come from
-    ``bench.fraud.cases``; these count as flagged on any medium+ ``tamper.*`` finding)."""
-    return [case for make in GENERATORS.values() for case in make(source, rng)]
+    ``bench.fraud.cases``; these count as flagged on any medium+ ``tamper.*`` finding). The scan edit
+    inside a PDF is drawn last, so the other generators' draws are those they made before it existed
+    (``bench.tamper_suite`` runs ``GENERATORS`` only)."""
+    tampered = [case for make in GENERATORS.values() for case in make(source, rng)]
+    return [*tampered, *generate_scan_edit_in_pdf(source, rng)]
