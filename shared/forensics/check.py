@@ -74,7 +74,7 @@ def check_tampering(record: InvoiceRecord, original: OriginalDocument, *, repo: 
         findings = _check_pdf(record, original.data, repo=repo, settings=settings)
         return findings + _check_scanned_pages(original.data, original.content, settings)
     if original.content.kind is ContentKind.IMAGE and original.content.pages:
-        return _check_scan(original.data, original.content.pages[0], settings)
+        return _check_image_pages(original.data, original.content.pages, settings)
     return []
 
 
@@ -321,18 +321,39 @@ def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:
             threshold, model = tamper_model.threshold, tamper_model.version
     except Exception as failure:  # a scan the model cannot read must not fail the invoice: say so
         log.warning("scan tamper check failed: %s", failure)
-        return [
-            Finding(
-                code="tamper.image.not_analysed",
-                severity=Severity.LOW,
-                message=f"The scan could not be checked for edits ({type(failure).__name__}); look at it with care.",
-                evidence={"reason": str(failure)[:200]},
-            )
-        ]
+        return [_not_analysed(failure)]
     findings = _edited_regions(page, evidence, scores, threshold, model)
     findings += _odd_digits(page, evidence, scores, threshold, model)
     findings += _retyped_amounts(page, evidence, scores, threshold, model)
     return _in_page_units(findings, page, evidence.shape)
+
+
+def _check_image_pages(data: bytes, pages: list[Page], settings: Settings) -> list[Finding]:
+    """The scan checks on every page the reader OCR'd: a one-page image as it came (its bytes are the
+    evidence), each frame of a multi-page one (TIFF) cut out in a bounded child."""
+    if len(pages) == 1:
+        return _check_scan(data, pages[0], settings)
+    from shared.forensics.image import frame_images
+
+    try:
+        frames: list[bytes] = _bounded(settings, frame_images, data, len(pages))
+    except (DocumentRejected, BoundedRunError) as failure:
+        log.warning("pages of a multi-page image could not be cut out: %s", failure)
+        return [_not_analysed(failure)]
+    findings = [f for page, frame in zip(pages, frames, strict=False) for f in _check_scan(frame, page, settings)]
+    unchecked = [page.number for page in pages[len(frames) :]]
+    if unchecked:
+        findings.append(_partly_analysed(unchecked, "their frames could not be decoded"))
+    return findings
+
+
+def _not_analysed(failure: Exception) -> Finding:
+    return Finding(
+        code="tamper.image.not_analysed",
+        severity=Severity.LOW,
+        message=f"The scan could not be checked for edits ({type(failure).__name__}); look at it with care.",
+        evidence={"reason": str(failure)[:200]},
+    )
 
 
 def _in_page_units(findings: list[Finding], page: Page, shape: tuple[int, int]) -> list[Finding]:
@@ -367,15 +388,17 @@ def _check_scanned_pages(data: bytes, content: DocumentContent, settings: Settin
     ]
     unchecked = sorted(set(scanned) - set(images))
     if unchecked:
-        findings.append(
-            Finding(
-                code="tamper.image.partly_analysed",
-                severity=Severity.INFO,
-                message=f"Scanned page(s) {', '.join(map(str, unchecked))} could not be checked for edits: {reason}.",
-                evidence={"pages": unchecked},
-            )
-        )
+        findings.append(_partly_analysed(unchecked, reason))
     return findings
+
+
+def _partly_analysed(pages: list[int], reason: str) -> Finding:
+    return Finding(
+        code="tamper.image.partly_analysed",
+        severity=Severity.INFO,
+        message=f"Scanned page(s) {', '.join(map(str, pages))} could not be checked for edits: {reason}.",
+        evidence={"pages": pages},
+    )
 
 
 def _edited_regions(

@@ -20,7 +20,7 @@ import io
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps, ImageSequence
 
 Box = tuple[float, float, float, float]
 Tile = tuple[int, int, int, int]
@@ -78,11 +78,33 @@ class PageMaps:
 
 
 def load_grey(data: bytes) -> np.ndarray:
-    """Decode an image (first frame) to 8-bit grey, refusing absurd sizes before decoding pixels."""
+    """Decode an image (first frame) to 8-bit grey as the reader saw it, refusing absurd sizes before
+    decoding pixels. A photo's EXIF orientation is applied: the reader OCR'd it upright, so the word
+    boxes are in the upright pixels (a rotation is lossless; the JPEG grid moves only on a side that is
+    not a multiple of 8 pixels)."""
     with Image.open(io.BytesIO(data)) as image:
         if image.width * image.height > MAX_PIXELS:
             raise ValueError(f"image too large: {image.width}x{image.height}")
-        return np.asarray(image.convert("L"), dtype=np.uint8)
+        upright = ImageOps.exif_transpose(image) or image
+        return np.asarray(upright.convert("L"), dtype=np.uint8)
+
+
+def frame_images(data: bytes, count: int) -> list[bytes]:
+    """The first ``count`` frames of a multi-page image (TIFF) each as its own image: upright, grey,
+    lossless PNG, so each page gets its pixels exactly as decoded (compression traces included). Stops
+    at a frame that is too large or cannot be decoded: the frames before it are still checked."""
+    frames: list[bytes] = []
+    with Image.open(io.BytesIO(data)) as image:
+        try:
+            for frame in ImageSequence.Iterator(image):
+                if len(frames) == count or frame.width * frame.height > MAX_PIXELS:
+                    break
+                buffer = io.BytesIO()
+                (ImageOps.exif_transpose(frame) or frame).convert("L").save(buffer, format="PNG", compress_level=1)
+                frames.append(buffer.getvalue())
+        except (OSError, ValueError, EOFError, SyntaxError):
+            pass  # a damaged frame: the pages from it on are reported as not checked
+    return frames
 
 
 def _jpeg_roundtrip(grey: np.ndarray, quality: int) -> np.ndarray:
