@@ -44,6 +44,7 @@ from shared.extraction.normalize import (
 
 MONEY = ("subtotal", "tax", "total", "amount_due")
 _TILL = (TENDERED, CHANGE)
+_NICKEL = Decimal("0.05")  # cash rounding step on till receipts
 _TIME = re.compile(r"(?<![\d.])(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?!\d)")
 # Words that say part of the total was paid already (then the amount due is not the total).
 _PREPAID = re.compile(
@@ -115,11 +116,11 @@ def extract_layout(content: DocumentContent, classification: tuple[DocumentType,
     for name in MONEY:
         candidates[name] = [c for c in candidates[name] if id(c.line) not in item_rows]
     prepaid = bool(_PREPAID.search(fold(content.text)))
-    till_total = _receipt_totals(candidates, content.text) if document_type == DocumentType.RECEIPT else None
+    receipt = document_type == DocumentType.RECEIPT
+    till_total = _receipt_totals(candidates, content.text, lines) if receipt else None
     _pick_money(candidates, [item for item, _ in items], fields, document_type, prepaid)
-    if till_total is not None and "total" in fields and Decimal(fields["total"].value) == till_total:
-        # Tendered minus change is an independent reading of the same total.
-        fields["total"] = fields["total"].model_copy(update={"confidence": max(0.93, fields["total"].confidence)})
+    if receipt:
+        _settle_receipt_total(candidates, fields, till_total)
     _pick_parties(lines, all_labels, lines_by_page, fields)
     if document_type == DocumentType.RECEIPT:
         _pick_receipt_header(lines_by_page.get(1, []), fields)
@@ -459,17 +460,22 @@ def _pick_money(
                 )
 
 
-def _receipt_totals(candidates: dict[str, list[Candidate]], text: str) -> Decimal | None:
+def _receipt_totals(candidates: dict[str, list[Candidate]], text: str, lines: list[TextLine]) -> Decimal | None:
     """Till-receipt conventions, applied to the candidates in place; returns the total that
     tendered - change gives, when the receipt prints both.
 
     - "NETT TOTAL" on a receipt is what is paid (after rounding), not a net-of-tax amount;
+    - with no total label at all, the subtotal ("Net Amt") is what was paid;
     - receipts print money with cents: a whole number under a total label is a misread;
-    - where cash rounding is printed, the amount paid is a multiple of 0.05."""
+    - where cash rounding is printed, the amount paid is a multiple of 0.05;
+    - tendered - change read where no label reads it ("TL:RM 33.80") is the total there."""
     for cand in list(candidates["subtotal"]):
         if re.search(r"(?:^|\t)\s*nett?\s?total(?![a-z])", cand.line.folded[: cand.start]):
             candidates["subtotal"].remove(cand)
             candidates["total"].append(replace(cand, field="total", score=cand.score + 0.2))
+    if not candidates["total"]:
+        candidates["total"] = [replace(c, field="total", score=0.9 * c.score) for c in candidates["subtotal"]]
+        candidates["subtotal"] = []
     if any("." in c.value for c in candidates["total"]):
         candidates["total"] = [c for c in candidates["total"] if "." in c.value]
     tendered = {abs(Decimal(c.value)) for c in candidates[TENDERED]}
@@ -486,7 +492,7 @@ def _receipt_totals(candidates: dict[str, list[Candidate]], text: str) -> Decima
             till_total = value
         elif value > 0 and value in tendered and not change - {Decimal(0)}:
             bonus += 0.15  # paid exactly
-        if rounding and value % Decimal("0.05") == 0:
+        if rounding and value % _NICKEL == 0:
             bonus += 0.1
         scored.append(replace(cand, score=cand.score + bonus))
     if till_total is None:
@@ -496,8 +502,42 @@ def _receipt_totals(candidates: dict[str, list[Candidate]], text: str) -> Decima
                 scored.append(replace(cand, field="total", score=cand.score + 0.3))
                 till_total = Decimal(cand.value)
                 break
+    if till_total is None and len(paid - {Decimal(0)}) == 1 and not scored:
+        # Nothing labelled reads as a total, but the till's arithmetic names one: where else it is printed.
+        (value,) = paid - {Decimal(0)}
+        till_lines = {id(c.line) for name in _TILL for c in candidates[name]}
+        for line in lines:
+            hit = next((h for h in amounts_in(line, 0, len(line.text)) if h.value == value), None)
+            if hit is not None and id(line) not in till_lines:
+                scored.append(Candidate("total", decimal_to_str(value), 0.6, line, hit.start, hit.end))
+                till_total = value
+                break
     candidates["total"] = scored
     return till_total
+
+
+def _settle_receipt_total(
+    candidates: dict[str, list[Candidate]], fields: dict[str, ExtractedField], till_total: Decimal | None
+) -> None:
+    """A till receipt's total is what its customer paid. Where tendered - change gives it and a total
+    label reads it too, the two agree and it wins over a subtotal + tax that adds up to the amount
+    before cash rounding ("Total Sales 24.11", "Total After Adj 24.10"). Where cash was handed over
+    with no change, rounded to 5 cents and 1-2 cents from the total, the rounded amount was paid."""
+    total = fields.get("total")
+    agreeing = [c for c in candidates["total"] if till_total is not None and Decimal(c.value) == till_total]
+    if agreeing:
+        best = max(agreeing, key=lambda c: c.score)
+        confidence = max(0.93, total.confidence) if total is not None and total.value == best.value else 0.93
+        fields["total"] = _field(best, confidence)
+        return
+    if total is None or Decimal(total.value) % _NICKEL == 0 or any(Decimal(c.value) > 0 for c in candidates[CHANGE]):
+        return
+    value = Decimal(total.value)
+    for cand in sorted(candidates[TENDERED] + candidates["amount_due"], key=lambda c: -c.score):
+        paid = Decimal(cand.value)
+        if paid > 0 and paid % _NICKEL == 0 and abs(paid - value) < Decimal("0.03"):
+            fields["total"] = _field(cand, min(0.85, total.confidence))
+            return
 
 
 def _tax_by_rate(cands: list[Candidate], wanted: Decimal) -> tuple[Candidate, ...] | None:

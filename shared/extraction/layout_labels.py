@@ -185,7 +185,9 @@ _RAW: list[tuple[str, float, str]] = [
     (
         "total",
         1.0,
-        r"total\s(?:[a-z]{2,3}\s)?\(?(?:incl|inclusive|including)\.?\s?(?:of\s)?(?:gst|vat|tax|sst)\)?(?:\s?@?\s?\d+\s?%)?"
+        # "Total Sales Inclusive GST", "Total RM inc.GST", "Total Includes GST 0%"; "Inci" is OCR's "Incl".
+        r"total\s(?:[a-z]{2,3}\s|sales\s)?\(?(?:incl|inci|inc|inclusive|including|includes?)\.?\s?(?:of\s)?"
+        r"(?:gst|vat|tax|sst)\)?(?:\s?@?\s?\d+\s?%)?"
         r"|total\safter\s(?:adj(?:ustment)?|rounding)(?:\s(?:incl\.?\s)?(?:gst|vat|tax))?|rounded\stotal|total\srounded",
     ),
     (
@@ -194,7 +196,11 @@ _RAW: list[tuple[str, float, str]] = [
         r"total\s(?:[a-z]{2,3}\s)?\(?(?:excl|exclusive|excluding|before)\.?\s?(?:of\s)?(?:gst|vat|tax|sst)\)?",
     ),
     # Receipt counters that print next to the word "total" but are not money totals.
-    (OTHER, 1.0, r"total\s(?:qty|quantity|items?|savings?|discount|pieces|pcs|units)|(?:item|qty)\s?count"),
+    (
+        OTHER,
+        1.0,
+        r"total\s(?:qty|quantity|items?|savings?|discount|pieces|pcs|units|rounding)|(?:item|qty)\s?count",
+    ),
     # What the customer handed over and got back: tendered - change = total on a till receipt.
     (TENDERED, 1.0, r"cash|tendered|amount\spaid|paid|visa|mastercard|master|credit\scard|debit\scard|card"),
     (CHANGE, 1.0, r"change(?:\sdue)?|balance\sreturned"),
@@ -207,7 +213,7 @@ _RAW: list[tuple[str, float, str]] = [
     (
         "amount_due",
         1.0,
-        r"due\spayable|payable\samount|amount\sto\spay|solde\s(?:a\spayer|du)|zu\szahlender\sbetrag|verbleibender\sbetrag",
+        r"due\spayable|payable\samount|amount\sto\s(?:be\s)?pa(?:y|id)|solde\s(?:a\spayer|du)|zu\szahlender\sbetrag|verbleibender\sbetrag",
     ),
     ("amount_due", 0.6, r"balance"),
     (

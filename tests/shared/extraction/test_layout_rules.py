@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from shared.documents.content import ContentKind, DocumentContent, Page, Word
 from shared.domain.models import DocumentType, Extraction
 from shared.extraction.layout import extract_layout
@@ -64,6 +66,61 @@ def test_receipt_total_is_what_tendered_minus_change_confirms() -> None:
     fields = _extract(_receipt(), width=300, height=600, ocr=True).fields
     assert Decimal(fields["total"].value) == Decimal("20.90")
     assert fields["total"].confidence >= 0.9  # two independent readings agree
+
+
+def _till(*totals: Row) -> list[Row]:
+    """A receipt's header and items, then ``totals``: the rows from the subtotal on."""
+    return [*_receipt()[:10], *totals]
+
+
+@pytest.mark.parametrize(
+    "label", ["Total Sales Inclusive GST", "Total RM inc.GST:", "Total Inci of GST", "Total Includes GST 0%"]
+)
+def test_a_receipt_total_including_tax_is_a_total_not_a_tax(label: str) -> None:
+    rows = _till(
+        (200, [(20, label), (260, "20.90")]),
+        (215, [(20, "Cash"), (260, "21.00")]),
+        (230, [(20, "Change"), (260, "0.10")]),
+    )
+    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    assert fields["total"].value == "20.90" and fields["total"].confidence >= 0.9  # the till agrees
+    assert "tax" not in fields
+
+
+def test_the_till_beats_a_subtotal_and_tax_that_add_up_before_cash_rounding() -> None:
+    rows = _till(
+        (200, [(20, "Sub-total"), (260, "24.11")]),
+        (215, [(20, "Total Sales Incl GST"), (260, "24.11")]),
+        (230, [(20, "Total After Adj Incl GST"), (260, "24.10")]),
+        (245, [(20, "Total"), (200, "23.59"), (260, "0.52")]),
+        (260, [(20, "CASH"), (260, "25.10")]),
+        (275, [(20, "Change Amt"), (260, "1.00")]),
+        (290, [(20, "Total Rounding:"), (260, "-0.01")]),
+    )
+    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    assert fields["total"].value == "24.10" and fields["total"].confidence >= 0.9
+
+
+def test_cash_paid_exactly_rounded_to_five_cents_is_the_total() -> None:
+    rows = _till((200, [(20, "Total :"), (260, "2.99")]), (215, [(20, "Amount To Be Paid :"), (260, "3.00")]))
+    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    assert fields["total"].value == "3.00" and fields["total"].confidence < 0.9  # a convention, not a reading
+
+
+def test_with_no_total_label_a_receipts_net_amount_is_its_total() -> None:
+    rows = _till((200, [(20, "Net Amt :"), (260, "28.80")]), (215, [(20, "GST(6%):"), (260, "1.63")]))
+    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    assert fields["total"].value == "28.80" and "subtotal" not in fields
+
+
+def test_the_till_finds_a_total_no_label_names() -> None:
+    rows = _till(
+        (200, [(20, "TL:RM"), (260, "33.80")]),
+        (215, [(20, "CASH"), (260, "50.00")]),
+        (230, [(20, "CASH CHANGE"), (260, "16.20")]),
+    )
+    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    assert fields["total"].value == "33.80" and fields["total"].confidence >= 0.9
 
 
 def test_totals_table_is_read_down_to_its_sum_row() -> None:
