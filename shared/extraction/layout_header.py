@@ -13,12 +13,18 @@ from dataclasses import dataclass
 
 from shared.extraction.layout_lines import TextLine
 
-# Legal forms and trade words that end a merchant's name (Malaysia, Singapore, UK/US, EU).
-_NAME_END = re.compile(
-    r"(?<![a-z])(?:sdn\.?\s?bhd|bhd|berhad|s/b|sb|plt|pte\.?\s?ltd|ltd|limited|inc|llc|corp(?:oration)?"
-    r"|enterprise|enterprises|trading|store|stores|restaurant|restoran|bakeries|bakery|cafe|mart|pharmacy|hardware"
-    r"|gmbh|ag|kg|bv|nv|sarl|sas|sa|srl|spa|sl)\.?(?![a-z])"
+# Legal forms (Malaysia, Singapore, UK/US, EU) and trade words that end a merchant's name.
+_LEGAL_FORM = (
+    r"sdn\.?\s?bhd|bhd|berhad|s/b|sb|plt|pte\.?\s?ltd|ltd|limited|inc|llc|corp(?:oration)?"
+    r"|gmbh|ag|kg|bv|nv|sarl|sas|sa|srl|spa|sl"
 )
+_TRADE_WORD = (
+    r"enterprise|enterprises|trading|store|stores|restaurant|restoran|bakeries|bakery|cafe|mart|pharmacy|hardware"
+)
+_NAME_END = re.compile(rf"(?<![a-z])(?:{_LEGAL_FORM}|{_TRADE_WORD})\.?(?![a-z])")
+_LEGAL_END = re.compile(rf"(?<![a-z])(?:{_LEGAL_FORM})\.?(?![a-z])")
+# The owner named under a shop's own name ("Owned By : SANYU SUPPLY SDN BHD") is not where the header starts.
+_OWNER = re.compile(r"^\W*(?:owned|operated|managed|run)\s?by\b|^\W*(?:a\s)?(?:member|division|subsidiary)\sof\b")
 # A company registration number printed on its own line or after the name: "(139386 X)", "002043319-W".
 _REGISTRATION = re.compile(
     r"\(?\s*(?:co(?:mpany)?[.\-]?\s*(?:reg(?:istration)?\.?)?\s*(?:no)?\.?\s*:?\s*)?\d{5,}[\s-]*[a-z]\s*\)?(?![a-z0-9])",
@@ -52,8 +58,11 @@ def header_block(page_lines: list[TextLine]) -> HeaderBlock | None:
     """Name and address of the issuer from the first lines of the page, or None."""
     # A merchant's legal name may follow a logo's OCR noise and a "TAX INVOICE" title: start there.
     formed = [
-        i for i, line in enumerate(page_lines[:8])
-        if _NAME_END.search(_without_registration(line.text).lower()) and not _STOP.search(line.folded)
+        i
+        for i, line in enumerate(page_lines[:8])
+        if _NAME_END.search(_without_registration(line.text).lower())
+        and not _STOP.search(line.folded)
+        and not any(_OWNER.search(owner.folded) for owner in page_lines[max(0, i - 1) : i + 1])
     ]
     if formed and formed[0] > 0:
         first = formed[0]
@@ -73,23 +82,25 @@ def header_block(page_lines: list[TextLine]) -> HeaderBlock | None:
     kept = [(line, text) for line, text in zip(block, texts, strict=True) if text]
     if not kept:
         return None
-    # The name: the first name-like lines up to one ending in a legal form (at most three lines).
-    name_end = None
-    for index, (_, text) in enumerate(kept[:3]):
-        if _NAME_END.search(text.lower()):
-            name_end = index
-            break
+    # The name: the first name-like lines up to one ending in a legal form (at most three lines); a
+    # trade name above the legal one ("Win Soon Cafe" over "Pacific Asian Food Delights S/B") is the
+    # shop, the legal name the vendor who bills.
+    ends = [i for i, (_, text) in enumerate(kept[:3]) if _NAME_END.search(text.lower())]
+    legal = [i for i in ends if _LEGAL_END.search(kept[i][1].lower())]
+    name_end = (legal or ends or [None])[0]
     start = next((i for i, (_, text) in enumerate(kept) if _name_like(text)), None)
     if start is None:
         return None
     if name_end is None or name_end < start:
         name_end = start
+    start = max([start, *(i + 1 for i in ends if i < name_end)])
     name = " ".join(text for _, text in kept[start : name_end + 1])
     rest = kept[name_end + 1 : name_end + 7]
     address_lines = tuple(line for line, _ in rest)
     address = " ".join(text for _, text in rest) or None
-    return HeaderBlock(name, kept[start][0], name_end != start or bool(_NAME_END.search(name.lower())), address,
-                       address_lines)
+    return HeaderBlock(
+        name, kept[start][0], name_end != start or bool(_NAME_END.search(name.lower())), address, address_lines
+    )
 
 
 def _name_like(text: str) -> bool:

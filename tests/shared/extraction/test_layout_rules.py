@@ -62,6 +62,29 @@ def test_receipt_header_block_gives_the_merchant_and_its_address() -> None:
     assert fields["invoice_date"].confidence < 0.9
 
 
+def test_a_shops_trade_name_gives_way_to_the_legal_name_under_it() -> None:
+    rows = [(20, [(20, "Win Soon Cafe")]), (35, [(20, "Pacific Asian Food Delights S/B")]), *_receipt()[3:]]
+    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    assert fields["vendor_name"].value == "Pacific Asian Food Delights S/B"  # who bills, not the sign
+    assert fields["vendor_address"].value.startswith("NO. 5, JALAN BUNGA 3/2")
+
+
+def test_the_owner_printed_under_the_shop_is_not_where_its_header_starts() -> None:
+    rows = [
+        (20, [(20, "SANYU STATIONERY SHOP")]),
+        (35, [(20, "NO. 31G&33G, JALAN SETIA INDAH X")]),
+        (50, [(20, "40170 SETIA ALAM")]),
+        (65, [(20, "Tel: +603-3362 4137")]),
+        (80, [(20, "TAX INVOICE")]),
+        (95, [(20, "Owned By :")]),
+        (110, [(20, "SANYU SUPPLY SDN BHD (1135772-K)")]),
+        *_receipt()[6:],
+    ]
+    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    assert fields["vendor_name"].value == "SANYU STATIONERY SHOP"
+    assert fields["vendor_address"].value == "NO. 31G&33G, JALAN SETIA INDAH X 40170 SETIA ALAM"
+
+
 def test_receipt_total_is_what_tendered_minus_change_confirms() -> None:
     fields = _extract(_receipt(), width=300, height=600, ocr=True).fields
     assert Decimal(fields["total"].value) == Decimal("20.90")
