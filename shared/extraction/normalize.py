@@ -124,7 +124,8 @@ for _number, _names in enumerate(
         _MONTHS[_name] = _number
 
 _MONTH_WORD = r"(?P<month>[a-z]{3,10})\.?"
-_YEAR = r"(?P<year>\d{4}|\d{2})(?!\d)"
+# A till prints its time right after the year; OCR may lose the space between ("05/Apr/201812:49:11").
+_YEAR = r"(?P<year>\d{4}|\d{2})(?:(?=\d{1,2}:\d\d)|(?!\d))"
 # "20. März 2023", "20 mars 2023", "20-mrt-2023", "1er juillet 2015", "3 de marzo de 2023"
 _DAY_MONTH_YEAR = re.compile(
     r"(?<!\d)(?P<day>\d{1,2})(?:st|nd|rd|th|er|e|º|°)?\.?\s*[-/ ]?\s*(?:de\s+)?"
@@ -134,6 +135,10 @@ _DAY_MONTH_YEAR = re.compile(
 )
 # "March 20, 2023", "Jan 1, 2022", "August 3 , 2014"
 _MONTH_DAY_YEAR = re.compile(_MONTH_WORD + r"\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(?P<year>\d{4})(?!\d)")
+# "2018 May 04", "2018-Mar-12": the year first, as some Asian tills print it
+_YEAR_MONTH_DAY = re.compile(
+    r"(?<!\d)(?P<year>\d{4})\s*[-/ ]\s*" + _MONTH_WORD + r"\s*[-/ ]\s*(?P<day>\d{1,2})(?!\d)"
+)
 _TWO_DIGITS = re.compile(r"\d\d")
 _ISO_DATE = re.compile(r"(?<!\d)(?P<year>\d{4})(?P<sep>[-/.])(?P<a>\d{1,2})(?P=sep)(?P<b>\d{1,2})(?!\d)")
 _NUMERIC_DATE = re.compile(
@@ -175,7 +180,7 @@ def find_dates(text: str, *, day_first: bool | None = None) -> list[tuple[date, 
         value = _make_date(int(match["year"]), int(match["a"]), int(match["b"]))
         if value:
             found.append((value, match.start(), match.end()))
-    for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR):
+    for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _YEAR_MONTH_DAY):
         for match in pattern.finditer(folded):
             month = _MONTHS.get(match["month"])
             if month is None:

@@ -99,6 +99,24 @@ def test_find_dates_returns_positions_in_order() -> None:
     assert "Invoice 20.03.2023 due 2023-04-04"[found[1][1] : found[1][2]] == "2023-04-04"
 
 
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("05/Apr/201812:49:11 pm", "05/Apr/2018"),  # a till's time run into the year by OCR
+        ("18:31 2018 May 04", "2018 May 04"),  # the year first
+        ("2018-Mar-12", "2018-Mar-12"),
+    ],
+)
+def test_find_dates_on_till_receipts(text: str, printed: str) -> None:
+    ((value, start, end),) = find_dates(text)
+    assert text[start:end] == printed and value.year == 2018
+
+
+def test_a_year_followed_by_other_digits_is_not_a_date() -> None:
+    assert find_dates("Total 2018 items 12") == []
+    assert find_dates("05 Apr 20181234") == []
+
+
 def test_detect_day_first_from_unambiguous_dates() -> None:
     assert detect_day_first(["03/20/2023", "due 04/04/2023"]) is False
     assert detect_day_first(["20.03.2023", "01.04.2023"]) is True
