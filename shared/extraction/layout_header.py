@@ -106,7 +106,7 @@ def header_block(page_lines: list[TextLine]) -> HeaderBlock | None:
 def _name_like(text: str) -> bool:
     """Looser than a letter's name check: shop names may start with a digit ("99 SPEED MART")."""
     letters = sum(ch.isalpha() for ch in text)
-    return letters >= 3 and letters >= 0.5 * len(text.replace(" ", "")) and "@" not in text
+    return letters >= 3 and letters >= 0.6 * len(text.replace(" ", "")) and "@" not in text
 
 
 def _without_registration(text: str) -> str:

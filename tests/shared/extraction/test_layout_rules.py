@@ -69,6 +69,11 @@ def test_a_shops_trade_name_gives_way_to_the_legal_name_under_it() -> None:
     assert fields["vendor_address"].value.startswith("NO. 5, JALAN BUNGA 3/2")
 
 
+def test_a_code_printed_above_the_shop_name_is_not_its_name() -> None:
+    rows = [(5, [(20, "AOS080")]), (20, [(20, "Royaltea")]), (35, [(20, "(1199794-K)")]), *_receipt()[3:]]
+    assert _extract(rows, width=300, height=600, ocr=True).fields["vendor_name"].value == "Royaltea"
+
+
 def test_the_owner_printed_under_the_shop_is_not_where_its_header_starts() -> None:
     rows = [
         (20, [(20, "SANYU STATIONERY SHOP")]),
