@@ -87,7 +87,7 @@ def header_block(page_lines: list[TextLine]) -> HeaderBlock | None:
     # shop, the legal name the vendor who bills.
     ends = [i for i, (_, text) in enumerate(kept[:3]) if _NAME_END.search(text.lower())]
     legal = [i for i in ends if _LEGAL_END.search(kept[i][1].lower())]
-    name_end = (legal or ends or [None])[0]
+    name_end: int | None = (legal or ends)[0] if legal or ends else None
     start = next((i for i, (_, text) in enumerate(kept) if _name_like(text)), None)
     if start is None:
         return None
