@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from shared.forensics.image import Box
+from shared.forensics.tokens import CURRENCY_SIGNS
 
 MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges mean little
 MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
@@ -30,7 +31,7 @@ MIN_CONTRAST = 50  # grey levels between ink and paper, else the print is too fa
 # Digits and the short marks between them, with at most one currency sign before or after them (OCR
 # often reads "€117,97" as one word): the sign's own shape is left out. Parentheses are not taken:
 # OCR's word box may hold one that the word's text does not (or the reverse).
-PLAIN_NUMBER = re.compile(r"(?P<before>[€$£¥₹]?)-?\d[\d.,' \u202f]*\d-?(?P<after>[€$£¥₹]?)")
+PLAIN_NUMBER = re.compile(rf"(?P<before>[{CURRENCY_SIGNS}]?)-?\d[\d.,' \u202f]*\d-?(?P<after>[{CURRENCY_SIGNS}]?)")
 WIDE = 1.6  # a shape this many times the usual digit width is two digits the scan's blur joined
 EDGE_LEVELS = (0.5, 0.3)  # ink-profile levels: a glyph's edges at both must agree (solid print)
 MAX_EDGE_SHIFT = 0.10  # of the digit height: more between the two levels means broken or faint ink

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 
-MONEY = re.compile(r"^[-(]?[€$£]?\d{1,3}(?:[.,' \u202f]?\d{3})*[.,]\d{2}[)]?$|^[-(]?[€$£]?\d+[.,]\d{2}[)]?$")
+CURRENCY_SIGNS = "€$£¥₹"  # printed before or after an amount, often read as one word with it
+MONEY = re.compile(
+    rf"^[-(]?[{CURRENCY_SIGNS}]?\d{{1,3}}(?:[.,' \u202f]?\d{{3}})*[.,]\d{{2}}[)]?$"
+    rf"|^[-(]?[{CURRENCY_SIGNS}]?\d+[.,]\d{{2}}[)]?$"
+)
 IBAN_PART = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{2,}$")
-CURRENCY_CODE = re.compile(r"^[A-Z]{3}(?=[-(\d])|(?<=[\d)])[A-Z]{3}$")  # "EUR129,87", "129,87EUR": OCR joins them
+# An ISO code or a local abbreviation (ringgit, rupees) joined to the amount: "EUR129,87", "129,87EUR", "RM16.20".
+CURRENCY_CODE = re.compile(r"^(?:[A-Z]{3}|RM|Rs\.?)(?=[-(\d])|(?<=[\d)])[A-Z]{3}$")
 DIGIT = re.compile(r"\d")
 
 
 def is_amount(text: str) -> bool:
-    return MONEY.match(CURRENCY_CODE.sub("", text.strip()).strip("€$£").rstrip(",;:")) is not None
+    return MONEY.match(CURRENCY_CODE.sub("", text.strip()).strip(CURRENCY_SIGNS).rstrip(",;:")) is not None
 
 
 def is_key_token(text: str) -> bool:
