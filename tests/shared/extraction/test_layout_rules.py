@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from shared.documents.content import ContentKind, DocumentContent, Page, Word
-from shared.domain.models import DocumentType, Extraction
+from shared.domain.models import DocumentType, ExtractedField, Extraction
 from shared.extraction.layout import extract_layout
 
 Row = tuple[float, list[tuple[float, str]]]  # (top, [(x0, text), ...]); a text's words are spread 6 pt per char
@@ -64,14 +64,14 @@ def test_receipt_header_block_gives_the_merchant_and_its_address() -> None:
 
 def test_a_shops_trade_name_gives_way_to_the_legal_name_under_it() -> None:
     rows = [(20, [(20, "Win Soon Cafe")]), (35, [(20, "Pacific Asian Food Delights S/B")]), *_receipt()[3:]]
-    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    fields = _receipt_fields(rows)
     assert fields["vendor_name"].value == "Pacific Asian Food Delights S/B"  # who bills, not the sign
     assert fields["vendor_address"].value.startswith("NO. 5, JALAN BUNGA 3/2")
 
 
 def test_a_code_printed_above_the_shop_name_is_not_its_name() -> None:
     rows = [(5, [(20, "AOS080")]), (20, [(20, "Royaltea")]), (35, [(20, "(1199794-K)")]), *_receipt()[3:]]
-    assert _extract(rows, width=300, height=600, ocr=True).fields["vendor_name"].value == "Royaltea"
+    assert _receipt_fields(rows)["vendor_name"].value == "Royaltea"
 
 
 def test_the_owner_printed_under_the_shop_is_not_where_its_header_starts() -> None:
@@ -85,7 +85,7 @@ def test_the_owner_printed_under_the_shop_is_not_where_its_header_starts() -> No
         (110, [(20, "SANYU SUPPLY SDN BHD (1135772-K)")]),
         *_receipt()[6:],
     ]
-    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    fields = _receipt_fields(rows)
     assert fields["vendor_name"].value == "SANYU STATIONERY SHOP"
     assert fields["vendor_address"].value == "NO. 31G&33G, JALAN SETIA INDAH X 40170 SETIA ALAM"
 
@@ -96,27 +96,31 @@ def test_receipt_total_is_what_tendered_minus_change_confirms() -> None:
     assert fields["total"].confidence >= 0.9  # two independent readings agree
 
 
-def _till(*totals: Row) -> list[Row]:
-    """A receipt's header and items, then ``totals``: the rows from the subtotal on."""
-    return [*_receipt()[:10], *totals]
+def _receipt_fields(rows: list[Row]) -> dict[str, ExtractedField]:
+    """The fields read from a till slip's photo (tall, narrow) printed with ``rows``."""
+    return _extract(rows, width=300, height=600, ocr=True).fields
+
+
+def _till_fields(*totals: Row) -> dict[str, ExtractedField]:
+    """A receipt's header and items, then ``totals`` (the rows from the subtotal on): its fields."""
+    return _receipt_fields([*_receipt()[:10], *totals])
 
 
 @pytest.mark.parametrize(
     "label", ["Total Sales Inclusive GST", "Total RM inc.GST:", "Total Inci of GST", "Total Includes GST 0%"]
 )
 def test_a_receipt_total_including_tax_is_a_total_not_a_tax(label: str) -> None:
-    rows = _till(
+    fields = _till_fields(
         (200, [(20, label), (260, "20.90")]),
         (215, [(20, "Cash"), (260, "21.00")]),
         (230, [(20, "Change"), (260, "0.10")]),
     )
-    fields = _extract(rows, width=300, height=600, ocr=True).fields
     assert fields["total"].value == "20.90" and fields["total"].confidence >= 0.9  # the till agrees
     assert "tax" not in fields
 
 
 def test_the_till_beats_a_subtotal_and_tax_that_add_up_before_cash_rounding() -> None:
-    rows = _till(
+    fields = _till_fields(
         (200, [(20, "Sub-total"), (260, "24.11")]),
         (215, [(20, "Total Sales Incl GST"), (260, "24.11")]),
         (230, [(20, "Total After Adj Incl GST"), (260, "24.10")]),
@@ -125,29 +129,25 @@ def test_the_till_beats_a_subtotal_and_tax_that_add_up_before_cash_rounding() ->
         (275, [(20, "Change Amt"), (260, "1.00")]),
         (290, [(20, "Total Rounding:"), (260, "-0.01")]),
     )
-    fields = _extract(rows, width=300, height=600, ocr=True).fields
     assert fields["total"].value == "24.10" and fields["total"].confidence >= 0.9
 
 
 def test_cash_paid_exactly_rounded_to_five_cents_is_the_total() -> None:
-    rows = _till((200, [(20, "Total :"), (260, "2.99")]), (215, [(20, "Amount To Be Paid :"), (260, "3.00")]))
-    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    fields = _till_fields((200, [(20, "Total :"), (260, "2.99")]), (215, [(20, "Amount To Be Paid :"), (260, "3.00")]))
     assert fields["total"].value == "3.00" and fields["total"].confidence < 0.9  # a convention, not a reading
 
 
 def test_with_no_total_label_a_receipts_net_amount_is_its_total() -> None:
-    rows = _till((200, [(20, "Net Amt :"), (260, "28.80")]), (215, [(20, "GST(6%):"), (260, "1.63")]))
-    fields = _extract(rows, width=300, height=600, ocr=True).fields
+    fields = _till_fields((200, [(20, "Net Amt :"), (260, "28.80")]), (215, [(20, "GST(6%):"), (260, "1.63")]))
     assert fields["total"].value == "28.80" and "subtotal" not in fields
 
 
 def test_the_till_finds_a_total_no_label_names() -> None:
-    rows = _till(
+    fields = _till_fields(
         (200, [(20, "TL:RM"), (260, "33.80")]),
         (215, [(20, "CASH"), (260, "50.00")]),
         (230, [(20, "CASH CHANGE"), (260, "16.20")]),
     )
-    fields = _extract(rows, width=300, height=600, ocr=True).fields
     assert fields["total"].value == "33.80" and fields["total"].confidence >= 0.9
 
 
