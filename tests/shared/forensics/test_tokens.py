@@ -9,8 +9,10 @@ from shared.forensics.tokens import is_amount, is_key_token, scan_targets
 
 @pytest.mark.parametrize(
     "text",
-    ["1.234,56", "1,234.56", "€117,97", "(12.00)", "EUR129,87", "129,87EUR", "USD-12.00", "99,99;"]
-    + ["₹619.00", "¥1,200.00", "-€5,00", "RM16.20", "Rs.619.00"],  # signs and local abbreviations joined by OCR
+    [
+        *("1.234,56", "1,234.56", "€117,97", "(12.00)", "EUR129,87", "129,87EUR", "USD-12.00", "99,99;"),
+        *("₹619.00", "¥1,200.00", "-€5,00", "RM16.20", "Rs.619.00"),  # signs and abbreviations joined by OCR
+    ],
 )
 def test_amounts_as_printed(text: str) -> None:
     assert is_amount(text)
