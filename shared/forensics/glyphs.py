@@ -246,8 +246,11 @@ def _split_touching(ink: np.ndarray, shapes: list[Shape], expected: int) -> list
         for k in range(1, parts):
             middle = round(k * (x1 - x0) / parts)
             window = range(max(1, middle - reach), min(x1 - x0 - 1, middle + reach + 1))
-            cuts.append(x0 + min(window, key=lambda column: float(weakness[column])))
+            if window:
+                cuts.append(x0 + min(window, key=lambda column: float(weakness[column])))
         cuts.append(x1)
+        if len(cuts) != parts + 1 or any(b <= a for a, b in pairwise(cuts)):
+            break  # the others are specks (a comma, noise), not digits: no width to split by
         shapes[widest : widest + 1] = [_rows(ink, (a, b, top, bottom)) for a, b in pairwise(cuts)]
     return shapes
 

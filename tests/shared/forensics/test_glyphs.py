@@ -109,3 +109,14 @@ def test_digits_the_blur_joined_are_split_and_measured() -> None:
     number = measure_number(grey, box, "904,94")
     assert number is not None and len(number.heights) == 5
     assert float(np.ptp(number.heights)) < 0.5 and float(np.ptp(number.bottoms)) < 0.5
+
+
+def test_a_wide_shape_among_specks_is_left_whole() -> None:
+    """When the other shapes are specks a pixel wide (a comma, noise), a digit's width cannot be told:
+    the cuts would fall on one another, so nothing is split (and the page is still checked)."""
+    from shared.forensics.glyphs import _split_touching
+
+    ink = np.zeros((20, 40), dtype=np.float32)
+    ink[5:15, 10:20] = 1.0
+    shapes = [(0, 1, 5, 15), (3, 4, 5, 15), (10, 20, 5, 15)]
+    assert _split_touching(ink, shapes, 12) == shapes
