@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from bench.fraud.tamper_generators import scan_words
+from shared.documents.content import ContentKind, DocumentContent, Page, Word
 from shared.forensics.image import Box
 
 SIZE = 26  # font size in px: digits about 19 px tall, as 10 pt type scanned at 150-200 dpi
@@ -89,3 +92,19 @@ def _turned(box: Box, degrees: float, cx: float, cy: float) -> Box:
     xs = cx + corners[:, 0] * np.cos(angle) + corners[:, 1] * np.sin(angle)
     ys = cy - corners[:, 0] * np.sin(angle) + corners[:, 1] * np.cos(angle)
     return (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+
+
+def read_as_ocr(
+    source: Path, kind: ContentKind, size: tuple[int, int], pages: int = 1, scale: float = 1.0
+) -> DocumentContent:
+    """What the reader gives for ``pages`` OCR'd pages of ``size`` scan pixels, each read as the words of
+    ``source``'s page 1 (``scan_words``), in page units of ``scale`` per pixel (PDF points: 72 / dpi)."""
+    words = [
+        Word(text=text, x0=x0 * scale, top=top * scale, x1=x1 * scale, bottom=bottom * scale)
+        for text, (x0, top, x1, bottom) in scan_words(source)
+    ]
+    width, height = size[0] * scale, size[1] * scale
+    return DocumentContent(
+        kind=kind,
+        pages=[Page(number=n, width=width, height=height, ocr=True, words=words) for n in range(1, pages + 1)],
+    )

@@ -9,14 +9,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.fraud.tamper_generators import TamperCase, generate_scan_clean, generate_scan_edit, scan_words
+from bench.fraud.tamper_generators import TamperCase, generate_scan_clean, generate_scan_edit
 from shared.adapters.local.sqlite import SqliteRepository
-from shared.documents.content import ContentKind, DocumentContent, Page, Word
+from shared.documents.content import ContentKind
 from shared.domain import Finding, InvoiceRecord
 from shared.forensics.check import OriginalDocument, check_tampering
 from shared.forensics.image import frame_images, load_grey
 from shared.settings import Settings
 from tests.factories import document
+from tests.shared.forensics.scans import read_as_ocr
 
 EXIF_ORIENTATION = 0x0112
 ROTATE_90_CLOCKWISE_TO_VIEW = 6  # a phone held upright: stored turned, shown turned back
@@ -31,11 +32,7 @@ def _findings(
     data: bytes, source: Path, pages: int, size: tuple[int, int], repo: SqliteRepository, settings: Settings
 ) -> list[Finding]:
     """The tampering findings of ``data`` read as OCR would: ``source``'s words on each of ``pages``."""
-    words = [Word(text=t, x0=x0, top=top, x1=x1, bottom=bottom) for t, (x0, top, x1, bottom) in scan_words(source)]
-    content = DocumentContent(
-        kind=ContentKind.IMAGE,
-        pages=[Page(number=n, width=size[0], height=size[1], ocr=True, words=words) for n in range(1, pages + 1)],
-    )
+    content = read_as_ocr(source, ContentKind.IMAGE, size, pages)
     record = InvoiceRecord(id="i" * 64, document=document("i" * 64, filename="scan", size=len(data)))
     return check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
 

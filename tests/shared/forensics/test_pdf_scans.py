@@ -9,15 +9,16 @@ from pathlib import Path
 import pikepdf
 from PIL import Image
 
-from bench.fraud.tamper_generators import SCAN_DPI, TamperCase, generate_scan_edit, scan_words
+from bench.fraud.tamper_generators import SCAN_DPI, TamperCase, generate_scan_edit
 from bench.variants import images_to_pdf
 from shared.adapters.local.sqlite import SqliteRepository
-from shared.documents.content import ContentKind, DocumentContent, Page, Word
+from shared.documents.content import ContentKind
 from shared.domain import Finding, InvoiceRecord, Severity
 from shared.forensics.check import OriginalDocument, check_tampering
 from shared.forensics.pdf_scans import scanned_page_images
 from shared.settings import Settings
 from tests.factories import document
+from tests.shared.forensics.scans import read_as_ocr
 
 POINTS = 72.0 / SCAN_DPI  # page units per scan pixel
 
@@ -36,21 +37,6 @@ def _pdf_of(*jpegs: bytes, rotate: int = 0) -> bytes:
     return buffer.getvalue()
 
 
-def _scanned_pdf(source: Path, pdf: bytes, size: tuple[int, int], pages: int = 1) -> DocumentContent:
-    """The PDF's content as the reader gives it for OCR'd pages: page units (points), words in them."""
-    words = [
-        Word(text=text, x0=x0 * POINTS, top=top * POINTS, x1=x1 * POINTS, bottom=bottom * POINTS)
-        for text, (x0, top, x1, bottom) in scan_words(source)
-    ]
-    return DocumentContent(
-        kind=ContentKind.PDF,
-        pages=[
-            Page(number=n, width=size[0] * POINTS, height=size[1] * POINTS, ocr=True, words=words)
-            for n in range(1, pages + 1)
-        ],
-    )
-
-
 def test_the_stored_jpeg_of_each_scanned_page_is_taken_as_is(shared_data: Path) -> None:
     case = generate_scan_edit(shared_data / "invoice2data" / "FlipkartInvoice.pdf", random.Random(3))[0]
     images = scanned_page_images(_pdf_of(case.data, case.data), [1, 2, 3])
@@ -67,7 +53,7 @@ def _edited_scan_pdf_findings(
     size = Image.open(io.BytesIO(case.data)).size
     pdf = _pdf_of(case.data, rotate=rotate)
     record = InvoiceRecord(id="p" * 64, document=document("p" * 64, filename="scan.pdf", size=len(pdf)))
-    original = OriginalDocument(pdf, _scanned_pdf(source, pdf, size), settings)
+    original = OriginalDocument(pdf, read_as_ocr(source, ContentKind.PDF, size, scale=POINTS), settings)
     return check_tampering(record, original, repo=repo), case
 
 
