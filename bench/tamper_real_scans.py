@@ -40,7 +40,7 @@ from shared.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 SROIE = REPO.parent / "shared" / "data" / "sroie"
 PDF_SCANS = REPO / "bench" / "out" / "variants" / "zugferd_ocr"
-OCR_CACHE = Path(__file__).resolve().parent / "out" / "real_scans" / code_digest(*READER_CODE)
+OCR_CACHE = REPO / "bench" / "out" / "real_scans" / code_digest(*READER_CODE)  # per set folder
 NOT_FLAGS = ("tamper.image.not_analysed",)
 
 
@@ -49,8 +49,6 @@ def _read(path: Path, settings: Settings, content_type: str = "image/jpeg") -> D
     from shared.pipeline import read_document
 
     cached = OCR_CACHE / path.parent.name / f"{path.name}.json"
-    if content_type == "image/jpeg":  # the receipts' cache from before PDFs were measured too
-        cached = OCR_CACHE / f"{path.name}.json"
     if cached.exists():
         return DocumentContent.model_validate_json(cached.read_text())
     content = read_document(path.read_bytes(), path.name, content_type, settings)
