@@ -27,7 +27,7 @@ from shared.forensics.glyphs import OddDigit, odd_digit_of
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
-from shared.forensics.tokens import is_amount, is_key_token, scan_targets
+from shared.forensics.tokens import digits, is_amount, is_key_token, scan_targets
 from shared.forensics.typeset import AmountFit, amount_fits
 from shared.ports import Repository
 from shared.settings import Settings
@@ -128,10 +128,6 @@ def _check_pdf(record: InvoiceRecord, data: bytes, *, repo: Repository, settings
     return findings
 
 
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
-
-
 def _text_layer_vs_pixels(record: InvoiceRecord, crops: list[RenderedCrop]) -> list[Finding]:
     """OCR the rendered place of each key field: the pixels must show the digits the text layer has."""
     from shared.pipeline import ocr_png
@@ -142,7 +138,7 @@ def _text_layer_vs_pixels(record: InvoiceRecord, crops: list[RenderedCrop]) -> l
         field = extraction.fields.get(crop.label) if extraction else None
         if field is None:
             continue
-        expected = _digits(field.provenance.text or field.value)
+        expected = digits(field.provenance.text or field.value)
         if len(expected) < 2:
             continue
         try:
@@ -160,7 +156,7 @@ def _text_layer_vs_pixels(record: InvoiceRecord, crops: list[RenderedCrop]) -> l
             continue
         seen = " ".join(w.text for w in words)
         confident = bool(words) and min(w.confidence for w in words) >= OCR_CONFIDENCE
-        if not confident or expected in _digits(seen) or not _digits(seen):
+        if not confident or expected in digits(seen) or not digits(seen):
             continue
         findings.append(
             Finding(

@@ -14,17 +14,13 @@ from typing import Any
 
 from shared.domain import Finding, Severity
 from shared.forensics.models import Box, PdfForensics, RevisionDiff
+from shared.forensics.tokens import digits
 
 LATE_MODIFICATION_DAYS = 30
-_DIGITS = re.compile(r"\d")
 
 
 def _location(page: int, box: Box, label: str) -> dict[str, Any]:
     return {"page": page, "bbox": [round(v, 1) for v in box], "label": label}
-
-
-def _digits(text: str) -> int:
-    return len(_DIGITS.findall(text))
 
 
 def pdf_findings(result: PdfForensics) -> list[Finding]:
@@ -190,7 +186,7 @@ def producer_tool(result: PdfForensics) -> str:
 def _page_findings(result: PdfForensics) -> list[Finding]:
     findings: list[Finding] = []
     for hidden in result.hidden:
-        amount_like = _digits(hidden.text) >= 2
+        amount_like = len(digits(hidden.text)) >= 2
         where = [_location(hidden.page, hidden.box, "hidden text")]
         if hidden.cover:
             where.append(_location(hidden.page, hidden.cover, "drawn over it"))
@@ -208,7 +204,7 @@ def _page_findings(result: PdfForensics) -> list[Finding]:
         )
     for overprint in result.overprints:
         annotation = "annotation" in overprint.over
-        serious = annotation or (_digits(overprint.under) >= 1 and _digits(overprint.over) >= 1)
+        serious = annotation or (len(digits(overprint.under)) >= 1 and len(digits(overprint.over)) >= 1)
         findings.append(
             Finding(
                 code="tamper.pdf.overprint",

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from shared.forensics.image import Box
-from shared.forensics.tokens import CURRENCY_SIGNS
+from shared.forensics.tokens import CURRENCY_SIGNS, digits
 
 MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges mean little
 MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
@@ -123,15 +123,15 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
     plain = PLAIN_NUMBER.fullmatch(text.strip())
     if plain is None or (plain["before"] and plain["after"]):
         return None
-    digits = len(re.sub(r"\D", "", text))
-    crop = ink_crop(grey, box, 0.25) if digits >= min_digits else None
+    count = len(digits(text))
+    crop = ink_crop(grey, box, 0.25) if count >= min_digits else None
     if crop is None:
         return None
     ink, ya, xa = crop.ink, crop.top, crop.left
     signs = int(bool(plain["before"] or plain["after"]))
     whole = _digit_shapes(ink)
-    shapes = _split_touching(ink, whole, digits + signs)
-    if len(shapes) != digits + signs:
+    shapes = _split_touching(ink, whole, count + signs)
+    if len(shapes) != count + signs:
         return None
     if signs:  # the sign is the first or the last shape
         shapes = shapes[1:] if plain["before"] else shapes[:-1]

@@ -13,6 +13,12 @@ IBAN_PART = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{2,}$")
 # An ISO code or a local abbreviation (ringgit, rupees) joined to the amount: "EUR129,87", "129,87EUR", "RM16.20".
 CURRENCY_CODE = re.compile(r"^(?:[A-Z]{3}|RM|Rs\.?)(?=[-(\d])|(?<=[\d)])[A-Z]{3}$")
 DIGIT = re.compile(r"\d")
+NOT_DIGIT = re.compile(r"\D")
+
+
+def digits(text: str) -> str:
+    """The digits of ``text`` in order: what a number reads as whatever its separators and signs."""
+    return NOT_DIGIT.sub("", text)
 
 
 def is_amount(text: str) -> bool:
