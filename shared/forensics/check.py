@@ -27,7 +27,7 @@ from shared.forensics.glyphs import OddDigit, odd_digit_of
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
-from shared.forensics.tokens import digits, is_amount, is_key_token, scan_targets
+from shared.forensics.tokens import DIGIT, digits, is_amount, is_key_token, scan_targets
 from shared.forensics.typeset import AmountFit, amount_fits
 from shared.ports import Repository
 from shared.settings import Settings
@@ -278,12 +278,13 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
 
 
 def _beside_keys(chosen: list[int], boxes: list[Box], words: list[str]) -> list[bool]:
-    """Per chosen word: a key token (amount, IBAN part), or a word on a key token's line less than one
-    word height away from it: OCR reads a retyped digit set apart as a word of its own ("6" "127.50").
-    The model's unusual tiles elsewhere (page numbers, phone numbers, dates, percentages) are not the
-    tokens a forger changes, and on clean scans they were its only false alarms (BENCHMARKS.md)."""
-    keys = [i for i, word in enumerate(words) if is_key_token(word)]
-    keyed = set(keys)
+    """Per chosen word: a key token (amount, IBAN part, a piece of one: ``_key_words``), or a word on
+    its line less than one word height away from one: OCR reads a retyped digit set apart as a word of
+    its own ("6" "127.50"). The model's unusual tiles elsewhere (page numbers, phone numbers, dates,
+    percentages) are not the tokens a forger changes, and on clean scans they were its only false alarms
+    (BENCHMARKS.md)."""
+    keyed = _key_words(boxes, words)
+    keys = sorted(keyed)
 
     def beside(i: int) -> bool:
         x0, top, x1, bottom = boxes[i]
@@ -296,6 +297,26 @@ def _beside_keys(chosen: list[int], boxes: list[Box], words: list[str]) -> list[
         )
 
     return [i in keyed or beside(i) for i in chosen]
+
+
+def _key_words(boxes: list[Box], words: list[str]) -> set[int]:
+    """The key tokens (amounts, IBAN parts), and both pieces of an amount OCR read as two words on one
+    line ("7" ".904,94"): a retyped digit the editor set a little apart is read that way."""
+    keys = {i for i, word in enumerate(words) if is_key_token(word)}
+    pieces = [i for i, word in enumerate(words) if i not in keys and DIGIT.search(word)]
+    for i in pieces:
+        _, top, x1, bottom = boxes[i]
+        height, middle = bottom - top, (top + bottom) / 2
+        for j in pieces:
+            left, upper, _, lower = boxes[j]
+            if (
+                j != i
+                and x1 - 0.2 * height <= left <= x1 + 0.5 * height
+                and abs((upper + lower) / 2 - middle) < 0.5 * height
+                and is_amount(words[i] + words[j])
+            ):
+                keys |= {i, j}
+    return keys
 
 
 def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:

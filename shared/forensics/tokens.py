@@ -12,6 +12,8 @@ MONEY = re.compile(
 IBAN_PART = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{2,}$")
 # An ISO code or a local abbreviation (ringgit, rupees) joined to the amount: "EUR129,87", "129,87EUR", "RM16.20".
 CURRENCY_CODE = re.compile(r"^(?:[A-Z]{3}|RM|Rs\.?)(?=[-(\d])|(?<=[\d)])[A-Z]{3}$")
+# A label OCR read as one word with its amount: "USt:971,04", "Total:RM12.00" (letters, then a colon).
+GLUED_LABEL = re.compile(r"^[^\W\d_][^\W\d]*(?:[ .\-][^\W\d]+)*\.?:")
 DIGIT = re.compile(r"\d")
 NOT_DIGIT = re.compile(r"\D")
 
@@ -22,7 +24,8 @@ def digits(text: str) -> str:
 
 
 def is_amount(text: str) -> bool:
-    return MONEY.match(CURRENCY_CODE.sub("", text.strip()).strip(CURRENCY_SIGNS).rstrip(",;:")) is not None
+    bare = CURRENCY_CODE.sub("", GLUED_LABEL.sub("", text.strip()))
+    return MONEY.match(bare.strip(CURRENCY_SIGNS).rstrip(",;:")) is not None
 
 
 def is_key_token(text: str) -> bool:

@@ -235,19 +235,24 @@ def test_unusual_tiles_count_on_amounts_and_the_words_beside_them_only(
     repo: SqliteRepository, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Page numbers, dates and phone numbers were the model's only false alarms on clean scans; a digit
-    OCR read apart from its amount ("6" "127.50") still counts, and so does an amount with its code."""
+    OCR read apart from its amount ("6" "127.50", "7" ".904,94") still counts, and so does an amount
+    with its code or its label joined on."""
     data, _ = number_scan("871,04")
     placed = {
         "2": (40.0, 4.0, 48.0, 20.0),  # "Page 2": no amount beside it
         "+49": (300.0, 4.0, 340.0, 20.0),
         "EUR129,87": (40.0, 40.0, 150.0, 56.0),
+        "USt:971,04": (200.0, 40.0, 290.0, 56.0),
         "6": (200.0, 70.0, 208.0, 86.0),
         "127.50": (212.0, 70.0, 270.0, 86.0),
+        "7": (20.0, 70.0, 28.0, 86.0),  # its rest does not read as an amount on its own
+        ".904,94": (31.0, 70.0, 80.0, 86.0),
+        "31": (120.0, 70.0, 136.0, 86.0),  # a day of the month further along that line
     }
     (finding,) = _scan_findings(data, list(placed.items()), (400, 100), 0.9, repo, settings, monkeypatch)
     assert finding.code == "tamper.image.edited_region"
     located = {tuple(location["bbox"]) for location in finding.evidence["locations"]}
-    assert located == {placed[text] for text in ("EUR129,87", "6", "127.50")}
+    assert located == {placed[text] for text in ("EUR129,87", "USt:971,04", "6", "127.50", "7", ".904,94")}
 
 
 def test_the_service_and_the_embedded_model_give_the_same_scan_findings(

@@ -12,13 +12,17 @@ from shared.forensics.tokens import is_amount, is_key_token, scan_targets
     [
         *("1.234,56", "1,234.56", "€117,97", "(12.00)", "EUR129,87", "129,87EUR", "USD-12.00", "99,99;"),
         *("₹619.00", "¥1,200.00", "-€5,00", "RM16.20", "Rs.619.00"),  # signs and abbreviations joined by OCR
+        *("USt:971,04", "Total:RM12.00", "Amount Due:1,481.12"),  # a label joined by OCR
     ],
 )
 def test_amounts_as_printed(text: str) -> None:
     assert is_amount(text)
 
 
-@pytest.mark.parametrize("text", ["2022", "7,0", "EUR", "ABCD12,00", "X129,87", "01.10.2018", "+49", "10:19"])
+@pytest.mark.parametrize(
+    "text",
+    ["2022", "7,0", "EUR", "ABCD12,00", "X129,87", "01.10.2018", "+49", "10:19", "12:30.50", "A1:12.00", "Total:"],
+)
 def test_not_amounts(text: str) -> None:
     assert not is_amount(text)
 
