@@ -55,6 +55,11 @@ AMOUNT_SUPPORT = 0.56
 SHORTER = 0.20
 OFF_BASELINE = 0.15
 SHORT_OF_CAPITALS = 0.20
+# Or when its digits are UNLIKE their twins elsewhere on the page (typeset._unlike) and at least
+# UNLIKE_TO_USUAL times as unlike as the page's other amounts: another font. Set on the fraud suite's
+# scans (seeds 5 and 11, JPEG) against the same clean scans; worn receipts' digits vary a lot, hence the ratio.
+UNLIKE = 0.30
+UNLIKE_TO_USUAL = 2.5
 
 
 @dataclass(frozen=True)
@@ -540,6 +545,8 @@ def _retyped_amounts(
                         "shortest_other_px": _rounded(fit.shortest_other, 2),
                         "baseline_offset": _rounded(fit.baseline_offset, 3),
                         "height_to_capitals": _rounded(None if fit.cap_ratio is None else fit.cap_ratio + 1, 3),
+                        "unlike_twins": _rounded(fit.unlike, 3),
+                        "others_unlike_twins": _rounded(fit.usual_unlike, 3),
                         "tile_score": round(score, 4),
                     }
                     for text, fit, score, _ in found
@@ -566,6 +573,12 @@ def _misfit(fit: AmountFit) -> list[str]:
         reasons.append(
             f"it sits {abs(offset):.0%} of a digit's height {'below' if offset > 0 else 'above'} its line and its "
             f"digits are {-caps:.0%} shorter than the line's capitals"
+        )
+    unlike, usual = fit.unlike, fit.usual_unlike
+    if unlike is not None and usual is not None and unlike >= UNLIKE and unlike >= UNLIKE_TO_USUAL * usual:
+        reasons.append(
+            f"its digits are shaped unlike the same digits elsewhere on the page ({unlike:.2f} from their nearest "
+            f"twins, where the page's other amounts are {usual:.2f}): another font"
         )
     return reasons
 

@@ -5,7 +5,8 @@ so ``glyphs.odd_digit`` sees nothing. What gives it away is the page around it: 
 size and the position by eye, so the new digits are often shorter than every other number on the
 page, or sit off the baseline of their own line and fall short of its label's capitals. Untouched
 print shares its line's baseline to a few hundredths of a digit height, once the page's skew is
-taken out.
+taken out. And the editor's font is rarely the page's: each retyped digit is unlike the same digit
+printed elsewhere on the page, where an untouched amount's digits each have a near twin.
 
 These are measurements only; ``check._retyped_amounts`` decides, with the tile model's support.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from shared.forensics.glyphs import PrintedNumber, ink_crop, ink_pieces, measure_number, shape_edges
@@ -25,6 +27,12 @@ LINE_REACH = 25.0  # in digit heights: how far along its line a word still count
 MIN_PAIRS = 5  # neighbouring word pairs before the page's skew is estimated from them
 MAX_WORDS = 600  # words measured per page: bounded cost on dense pages
 _CAPITAL_OR_DIGIT = re.compile(r"[A-Z0-9]")
+GLYPH_HEIGHT = 20  # px: digits are compared at this height, centred on a canvas with room for a shift
+_CANVAS = (GLYPH_HEIGHT + 6, GLYPH_HEIGHT + 10)
+MIN_TWINS = 3  # an amount's digits with the same digit elsewhere on the page, before its shapes are judged
+# A digit elsewhere this much shorter or taller, or in a number this much narrower or wider for its
+# height (a till's double-width total), is another size of print: not a twin.
+TWIN_SIZES = (0.7, 1.4)
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class AmountFit:
     shortest_other: float | None  # the shortest other number's digit height, px
     baseline_offset: float | None  # below (+) or above (-) its line's baseline, in digit heights, skew removed
     cap_ratio: float | None  # its digit height over its line's capitals' height, minus 1
+    unlike: float | None  # how unlike its digits' nearest twins elsewhere on the page they are (``_unlike``)
+    usual_unlike: float | None  # the same for the page's other amounts: their median
 
 
 def word_line(grey: np.ndarray, box: Box) -> WordLine | None:
@@ -75,6 +85,7 @@ def amount_fits(grey: np.ndarray, boxes: list[Box], texts: list[str], amounts: l
     measured = {i: number for i, number in numbers.items() if number is not None}
     lines = {i: line for i in indexes if (line := word_line(grey, boxes[i])) is not None}
     slope = _skew(boxes, lines)
+    unlike = _unlike(grey, measured, texts, [i for i in amounts if i in measured])
     fits: dict[int, AmountFit] = {}
     for i in amounts:
         number = measured.get(i)
@@ -83,14 +94,83 @@ def amount_fits(grey: np.ndarray, boxes: list[Box], texts: list[str], amounts: l
         others = [other.height for j, other in measured.items() if j != i]
         shortest = min(others) if len(others) >= MIN_OTHERS else None
         offset, cap = _line_fit(i, number, boxes, texts, lines, slope)
+        usual = [value for j, value in unlike.items() if j != i and value is not None]
         fits[i] = AmountFit(
             number=number,
             shorter=shortest / number.height - 1 if shortest is not None else None,
             shortest_other=shortest,
             baseline_offset=offset,
             cap_ratio=cap,
+            unlike=unlike.get(i),
+            usual_unlike=float(np.median(usual)) if len(usual) >= MIN_OTHERS else None,
         )
     return fits
+
+
+def _unlike(
+    grey: np.ndarray, measured: dict[int, PrintedNumber], texts: list[str], amounts: list[int]
+) -> dict[int, float | None]:
+    """Per amount: the median over its digits of how far each is from its nearest twin, the same digit
+    in another number of about its size and width (``TWIN_SIZES``; mean absolute ink difference over
+    mean ink, best of one-pixel shifts); None with fewer than ``MIN_TWINS`` digits that have a twin."""
+    if not amounts:
+        return {}
+    glyphs: dict[str, list[tuple[int, float, np.ndarray]]] = {}
+    for j, number in measured.items():
+        for k, char in enumerate(ch for ch in texts[j] if ch.isdigit()):
+            glyph = _glyph(grey, number, k)
+            if glyph is not None:
+                glyphs.setdefault(char, []).append((j, float(number.heights[k]), glyph))
+    widths = {j: float(np.median(number.rights - number.lefts)) / number.height for j, number in measured.items()}
+    low, high = TWIN_SIZES
+    out: dict[int, float | None] = {}
+    for i in amounts:
+        number = measured[i]
+        distances = []
+        for k, char in enumerate(ch for ch in texts[i] if ch.isdigit()):
+            own = _glyph(grey, number, k)
+            height = float(number.heights[k])
+            twins = [
+                g
+                for j, h, g in glyphs.get(char, [])
+                if j != i and low < h / height < high and low < widths[j] / widths[i] < high
+            ]
+            if own is not None and twins:
+                distances.append(_nearest(own, np.stack(twins)))
+        out[i] = float(np.median(distances)) if len(distances) >= MIN_TWINS else None
+    return out
+
+
+def _glyph(grey: np.ndarray, number: PrintedNumber, k: int) -> np.ndarray | None:
+    """Digit ``k`` of a measured number as ink (0-1, scaled between its crop's paper and ink), resized
+    to ``GLYPH_HEIGHT`` with its own proportions and centred on the canvas."""
+    top, bottom = float(number.tops[k]), float(number.bottoms[k])
+    crop = grey[
+        max(0, int(top) - 1) : int(np.ceil(bottom)) + 1, max(0, int(number.lefts[k]) - 1) : int(number.rights[k]) + 1
+    ]
+    if crop.size == 0 or bottom <= top:
+        return None
+    crop = crop.astype(np.float32)
+    ink_level, paper_level = np.percentile(crop, 2), np.percentile(crop, 95)
+    ink = np.clip((paper_level - crop) / max(1.0, paper_level - ink_level), 0, 1)
+    scale = GLYPH_HEIGHT / (bottom - top)
+    height, width = (min(limit, max(1, round(side * scale))) for side, limit in zip(ink.shape, _CANVAS, strict=True))
+    canvas = np.zeros(_CANVAS, dtype=np.float32)
+    y0, x0 = (_CANVAS[0] - height) // 2, (_CANVAS[1] - width) // 2
+    canvas[y0 : y0 + height, x0 : x0 + width] = cv2.resize(ink, (width, height), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def _nearest(glyph: np.ndarray, twins: np.ndarray) -> float:
+    """The smallest difference between ``glyph`` and any of ``twins`` (stacked), each twin moved by up to
+    a pixel each way: mean absolute difference over their mean ink."""
+    best = np.inf
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            moved = np.roll(twins, (dy, dx), axis=(1, 2))
+            ink = np.maximum(0.05, (glyph.mean() + moved.mean(axis=(1, 2))) / 2)
+            best = min(best, float((np.abs(moved - glyph).mean(axis=(1, 2)) / ink).min()))
+    return best
 
 
 def _line_fit(

@@ -1,4 +1,4 @@
-"""Small invoice PDFs built in the tests (pikepdf, Helvetica), and a signer that fills a real ByteRange."""
+"""Small invoice PDFs built in the tests (pikepdf, Helvetica or another standard font), and a signer that fills a real ByteRange."""
 
 from __future__ import annotations
 
@@ -34,10 +34,11 @@ def invoice_pdf(
     created: str = "D:20240501090000+02'00'",
     modified: str | None = None,
     signature_field: bool = False,
+    font_name: str = "Helvetica",
 ) -> bytes:
     pdf = pikepdf.new()
     font = pdf.make_indirect(
-        Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica, Encoding=Name.WinAnsiEncoding)
+        Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name(f"/{font_name}"), Encoding=Name.WinAnsiEncoding)
     )
     page = pikepdf.Page(
         Dictionary(

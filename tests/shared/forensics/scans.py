@@ -71,6 +71,43 @@ def statement_scan(
     return _scanned(page), words
 
 
+def invoice_page_scan(*, font_name: str, retype_total: bool) -> tuple[bytes, list[tuple[str, Box]]]:
+    """The test invoice (``pdfs.invoice_pdf``) set in ``font_name``, rendered at 150 dpi and scanned,
+    with its words boxed from its text layer. ``retype_total`` paints the total over and types it again
+    in another font (Pillow's default sans) with the same digit height, right edge and baseline: no
+    size or position trace is left, only the font."""
+    import pdfplumber
+    import pypdfium2
+
+    from tests.shared.forensics.pdfs import invoice_pdf
+
+    data, scale = invoice_pdf(font_name=font_name), 150 / 72
+    document = pypdfium2.PdfDocument(data)
+    try:
+        page = document[0].render(scale=scale, grayscale=True).to_pil().convert("L")
+    finally:
+        document.close()
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        words = [
+            (w["text"], (w["x0"] * scale, w["top"] * scale, w["x1"] * scale, w["bottom"] * scale))
+            for w in pdf.pages[0].extract_words()
+        ]
+    if retype_total:
+        index = max(i for i, (text, _) in enumerate(words) if text == "1,234.50")
+        x0, top, x1, bottom = (round(v) for v in words[index][1])
+        ink = np.flatnonzero((np.asarray(page)[top:bottom, x0:x1] < 128).any(axis=1))
+        ink_top, ink_bottom = top + int(ink[0]), top + int(ink[-1]) + 1
+        draw = ImageDraw.Draw(page)
+        draw.rectangle((x0 - 1, top, x1 + 1, bottom), fill=255)
+        _, glyph_top, _, glyph_bottom = ImageFont.load_default(size=100).getbbox("0")
+        font = ImageFont.load_default(size=round(100 * (ink_bottom - ink_top) / (glyph_bottom - glyph_top)))
+        _, glyph_top, _, _ = font.getbbox("0")
+        width = draw.textlength("1,234.50", font=font)
+        draw.text((x1 - width, ink_top - glyph_top), "1,234.50", fill=0, font=font)
+        words[index] = ("1,234.50", _box(draw.textbbox((x1 - width, ink_top - glyph_top), "1,234.50", font=font)))
+    return _scanned(page), words
+
+
 def _scanned(page: Image.Image) -> bytes:
     """The page as a scanner and its JPEG leave it: slightly blurred, sensor noise, quality 85."""
     blurred = page.filter(ImageFilter.GaussianBlur(0.6))

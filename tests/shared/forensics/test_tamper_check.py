@@ -22,7 +22,7 @@ from shared.pipeline import classify_and_extract, read_document
 from shared.settings import Settings
 from tests.factories import document
 from tests.shared.forensics.pdfs import LINES, invoice_pdf
-from tests.shared.forensics.scans import number_scan, statement_scan
+from tests.shared.forensics.scans import invoice_page_scan, number_scan, statement_scan
 
 
 def checked(data: bytes, repo: SqliteRepository, settings: Settings, name: str = "invoice.pdf") -> list[str]:
@@ -275,3 +275,34 @@ def test_the_service_and_the_embedded_model_give_the_same_scan_findings(
     through_service = check_tampering(record, OriginalDocument(case.data, content, served), repo=repo)
     assert [f.code for f in embedded] == [f.code for f in through_service] == ["tamper.image.edited_region"]
     assert embedded[0].evidence["locations"] == through_service[0].evidence["locations"]
+
+
+@pytest.mark.parametrize(
+    ("font_name", "retype_total", "score", "codes"),
+    [
+        ("Courier", True, 0.45, ["tamper.image.retyped_amount"]),  # sans digits among Courier ones
+        ("Courier", False, 0.45, []),  # the same page untouched: every digit has a near twin
+        ("Helvetica", False, 0.45, []),
+        ("Courier", True, 0.2, []),  # the font alone: pages legitimately mix fonts
+    ],
+)
+def test_an_amount_retyped_in_another_font_counts_with_tile_support(
+    font_name: str,
+    retype_total: bool,
+    score: float,
+    codes: list[str],
+    repo: SqliteRepository,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Same height, right edge and baseline as the print it covers: only the digits' shapes tell."""
+    data, words = invoice_page_scan(font_name=font_name, retype_total=retype_total)
+    findings = _scan_findings(data, words, (1240, 1755), score, repo, settings, monkeypatch)
+    assert [f.code for f in findings] == codes
+    if codes:
+        (finding,) = findings
+        assert "shaped unlike the same digits elsewhere on the page" in finding.message
+        assert "shorter" not in finding.message and "its line" not in finding.message
+        (amount,) = finding.evidence["amounts"]
+        assert amount["text"] == "1,234.50"
+        assert amount["unlike_twins"] >= 2.5 * amount["others_unlike_twins"]
