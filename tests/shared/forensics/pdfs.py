@@ -1,4 +1,5 @@
-"""Small invoice PDFs built in the tests (pikepdf, Helvetica or another standard font), and a signer that fills a real ByteRange."""
+"""Small invoice PDFs built in the tests (pikepdf, Helvetica or another standard font), and a signer
+that fills a real ByteRange."""
 
 from __future__ import annotations
 

@@ -6,11 +6,11 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from shared.forensics.image import load_grey
 from shared.forensics.typeset import AmountFit, amount_fits, word_line
-from tests.shared.forensics.scans import statement_scan
+from tests.shared.forensics.scans import PAPER, SIZE, invoice_page_scan, statement_scan
 
 LINES = [
     ("Net amount before tax", "1,234.56"),
@@ -67,3 +67,38 @@ def test_faint_print_has_no_line() -> None:
     assert word_line(grey, box) is not None
     assert word_line(load_grey(buffer.getvalue()), box) is None
     assert _fits(buffer.getvalue(), words) == {}
+
+
+@pytest.mark.parametrize("font_name", ["Courier", "Helvetica"])
+def test_untouched_amounts_have_near_twins(font_name: str) -> None:
+    fits = _fits(*invoice_page_scan(font_name=font_name, retype_total=False))
+    assert len(fits) == 3
+    assert all(fit.unlike is not None and fit.unlike < 0.1 for fit in fits.values())
+
+
+def test_a_total_retyped_in_another_font_is_unlike_its_twins() -> None:
+    """Sans digits typed over a Courier total, same height and baseline: their twins are Courier."""
+    fits = _fits(*invoice_page_scan(font_name="Courier", retype_total=True))
+    total = fits["1,234.50"]
+    assert total.unlike is not None and total.usual_unlike is not None
+    assert total.unlike > 0.3 and total.unlike > 4 * total.usual_unlike
+    assert total.shorter is not None and abs(total.shorter) < 0.1  # its size gives nothing away
+
+
+def test_a_double_width_total_has_no_twins() -> None:
+    """A till prints its total double-width: the same font stretched, not another one, so the page's
+    normal-width digits are not its twins (SROIE receipt 145 before this rule)."""
+    data, words = statement_scan(LINES)
+    page = Image.open(io.BytesIO(data)).convert("L")
+    text, (x0, top, x1, bottom) = words[-1]
+    ImageDraw.Draw(page).rectangle((x0 - 1, top - 2, x1 + 1, bottom + 2), fill=PAPER)
+    single = Image.new("L", (round(x1 - x0) + 4, round(bottom - top) + 8), PAPER)
+    ImageDraw.Draw(single).text((2, 2), text, fill=30, font=ImageFont.load_default(size=SIZE))
+    wide = single.resize((single.width * 2, single.height))
+    page.paste(wide, (round(x1) - wide.width, round(top) - 2))
+    buffer = io.BytesIO()
+    page.save(buffer, format="PNG")
+    words[-1] = (text, (x1 - wide.width + 4, top, x1, bottom))
+    fits = _fits(buffer.getvalue(), words)
+    assert fits[text].number.height == pytest.approx(fits["234.56"].number.height, abs=1.0)
+    assert fits[text].unlike is None
