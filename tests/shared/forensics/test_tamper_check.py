@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
@@ -143,29 +144,30 @@ class _Scores:
         return [self.score] * len(features)
 
 
-def _scan_findings(
-    data: bytes,
-    words: list[tuple[str, tuple[float, float, float, float]]],
-    size: tuple[int, int],
-    score: float,
-    repo: SqliteRepository,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
-) -> list[Finding]:
-    """The tampering findings of one scanned page read as ``words``, the tile model fixed at ``score``."""
+ScanWords = list[tuple[str, tuple[float, float, float, float]]]
+ScanFindings = Callable[[bytes, ScanWords, tuple[int, int], float], list[Finding]]
+
+
+@pytest.fixture
+def scan_findings(repo: SqliteRepository, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> ScanFindings:
+    """The tampering findings of one scanned page (bytes, read as words, of a size), the tile model
+    fixed at a score."""
     import shared.forensics.model
 
-    monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(score))
-    page = Page(
-        number=1,
-        width=size[0],
-        height=size[1],
-        ocr=True,
-        words=[Word(text=text, x0=x0, top=top, x1=x1, bottom=bottom) for text, (x0, top, x1, bottom) in words],
-    )
-    content = DocumentContent(kind=ContentKind.IMAGE, pages=[page])
-    record = InvoiceRecord(id="s" * 64, document=document("s" * 64, filename="scan.jpg", size=len(data)))
-    return check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+    def findings(data: bytes, words: ScanWords, size: tuple[int, int], score: float) -> list[Finding]:
+        monkeypatch.setattr(shared.forensics.model, "default_model", lambda: _Scores(score))
+        page = Page(
+            number=1,
+            width=size[0],
+            height=size[1],
+            ocr=True,
+            words=[Word(text=text, x0=x0, top=top, x1=x1, bottom=bottom) for text, (x0, top, x1, bottom) in words],
+        )
+        content = DocumentContent(kind=ContentKind.IMAGE, pages=[page])
+        record = InvoiceRecord(id="s" * 64, document=document("s" * 64, filename="scan.jpg", size=len(data)))
+        return check_tampering(record, OriginalDocument(data, content, settings), repo=repo)
+
+    return findings
 
 
 @pytest.mark.parametrize(
@@ -181,13 +183,11 @@ def test_a_retyped_digit_counts_with_tile_support(
     retyped: tuple[int, float, int] | None,
     score: float,
     codes: list[str],
-    repo: SqliteRepository,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    scan_findings: ScanFindings,
 ) -> None:
     data, (x0, top, x1, bottom) = number_scan("871,04", retyped=retyped)
     words = [("Total", (2.0, top, 36.0, bottom)), ("871,04", (x0, top, x1, bottom))]
-    findings = _scan_findings(data, words, (400, 100), score, repo, settings, monkeypatch)
+    findings = scan_findings(data, words, (400, 100), score)
     assert [f.code for f in findings] == codes
     if codes == ["tamper.image.odd_digit"]:
         (finding,) = findings
@@ -211,13 +211,11 @@ def test_a_retyped_amount_counts_with_tile_support(
     retyped: tuple[int, float, int] | None,
     score: float,
     codes: list[str],
-    repo: SqliteRepository,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    scan_findings: ScanFindings,
 ) -> None:
     lines = [("Net amount", "1,234.56"), ("VAT at 19 %", "234.56"), ("Shipping", "12.00"), ("Total due", "1,481.12")]
     data, boxes = statement_scan(lines, retyped=retyped)
-    findings = _scan_findings(data, boxes, (480, 60 + 44 * len(lines)), score, repo, settings, monkeypatch)
+    findings = scan_findings(data, boxes, (480, 60 + 44 * len(lines)), score)
     assert [f.code for f in findings] == codes
     if codes == ["tamper.image.retyped_amount"]:
         (finding,) = findings
@@ -231,9 +229,7 @@ def test_a_retyped_amount_counts_with_tile_support(
         assert location["page"] == 1 and x0 - 2 <= left < right <= x1 + 2 and top - 2 <= upper < lower <= bottom + 2
 
 
-def test_unusual_tiles_count_on_amounts_and_the_words_beside_them_only(
-    repo: SqliteRepository, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unusual_tiles_count_on_amounts_and_the_words_beside_them_only(scan_findings: ScanFindings) -> None:
     """Page numbers, dates and phone numbers were the model's only false alarms on clean scans; a digit
     OCR read apart from its amount ("6" "127.50", "7" ".904,94") still counts, and so does an amount
     with its code or its label joined on."""
@@ -249,7 +245,7 @@ def test_unusual_tiles_count_on_amounts_and_the_words_beside_them_only(
         ".904,94": (31.0, 70.0, 80.0, 86.0),
         "31": (120.0, 70.0, 136.0, 86.0),  # a day of the month further along that line
     }
-    (finding,) = _scan_findings(data, list(placed.items()), (400, 100), 0.9, repo, settings, monkeypatch)
+    (finding,) = scan_findings(data, list(placed.items()), (400, 100), 0.9)
     assert finding.code == "tamper.image.edited_region"
     located = {tuple(location["bbox"]) for location in finding.evidence["locations"]}
     assert located == {placed[text] for text in ("EUR129,87", "USt:971,04", "6", "127.50", "7", ".904,94")}
@@ -291,13 +287,11 @@ def test_an_amount_retyped_in_another_font_counts_with_tile_support(
     retype_total: bool,
     score: float,
     codes: list[str],
-    repo: SqliteRepository,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    scan_findings: ScanFindings,
 ) -> None:
     """Same height, right edge and baseline as the print it covers: only the digits' shapes tell."""
     data, words = invoice_page_scan(font_name=font_name, retype_total=retype_total)
-    findings = _scan_findings(data, words, (1240, 1755), score, repo, settings, monkeypatch)
+    findings = scan_findings(data, words, (1240, 1755), score)
     assert [f.code for f in findings] == codes
     if codes:
         (finding,) = findings
