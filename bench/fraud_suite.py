@@ -312,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     cases = build_cases(args.sets, args.limit, args.rescans, args.seed, args.types)
     console.print(f"{len(cases)} cases built in {time.monotonic() - started:.0f} s")
+    if not cases:
+        console.print(f"no labelled sources in {', '.join(str(DATA / name) for name in args.sets)}: nothing to measure")
+        return 2
     outcomes = []
     # Throw-away data directories in memory when the machine has /dev/shm (SQLite syncs every write).
     shm = Path("/dev/shm")
