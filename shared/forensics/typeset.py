@@ -21,6 +21,7 @@ import numpy as np
 
 from shared.forensics.glyphs import PrintedNumber, ink_crop, ink_pieces, measure_number, shape_edges
 from shared.forensics.image import Box, evenly
+from shared.forensics.tokens import digits
 
 MIN_OTHERS = 2  # numbers besides the amount before "shorter than every other" means anything
 LINE_REACH = 25.0  # in digit heights: how far along its line a word still counts as the amount's line mate
@@ -115,24 +116,25 @@ def _unlike(
     mean ink, best of one-pixel shifts); None with fewer than ``MIN_TWINS`` digits that have a twin."""
     if not amounts:
         return {}
-    glyphs: dict[str, list[tuple[int, float, np.ndarray]]] = {}
-    for j, number in measured.items():
-        for k, char in enumerate(ch for ch in texts[j] if ch.isdigit()):
-            glyph = _glyph(grey, number, k)
+    # Each measured digit once: (its digit, its height, its glyph), per number.
+    shapes = {
+        j: [(char, float(number.heights[k]), _glyph(grey, number, k)) for k, char in enumerate(digits(texts[j]))]
+        for j, number in measured.items()
+    }
+    by_digit: dict[str, list[tuple[int, float, np.ndarray]]] = {}
+    for j, row in shapes.items():
+        for char, height, glyph in row:
             if glyph is not None:
-                glyphs.setdefault(char, []).append((j, float(number.heights[k]), glyph))
+                by_digit.setdefault(char, []).append((j, height, glyph))
     widths = {j: float(np.median(number.rights - number.lefts)) / number.height for j, number in measured.items()}
     low, high = TWIN_SIZES
     out: dict[int, float | None] = {}
     for i in amounts:
-        number = measured[i]
         distances = []
-        for k, char in enumerate(ch for ch in texts[i] if ch.isdigit()):
-            own = _glyph(grey, number, k)
-            height = float(number.heights[k])
+        for char, height, own in shapes[i]:
             twins = [
                 g
-                for j, h, g in glyphs.get(char, [])
+                for j, h, g in by_digit.get(char, [])
                 if j != i and low < h / height < high and low < widths[j] / widths[i] < high
             ]
             if own is not None and twins:
