@@ -34,6 +34,9 @@ MIN_CONTRAST = 50  # grey levels between ink and paper, else the print is too fa
 PLAIN_NUMBER = re.compile(rf"(?P<before>[{CURRENCY_SIGNS}]?)-?\d[\d.,' \u202f]*\d-?(?P<after>[{CURRENCY_SIGNS}]?)")
 WIDE = 1.6  # a shape this many times the usual digit width is two digits the scan's blur joined
 EDGE_LEVELS = (0.5, 0.3)  # ink-profile levels: a glyph's edges at both must agree (solid print)
+# Where a number's digits are looked for: at half contrast, else lower, where a digit printed fainter
+# or thinner than its neighbours (retyped in another font) is whole instead of broken in specks.
+SHAPE_LEVELS = (0.5, 0.3)
 MAX_EDGE_SHIFT = 0.10  # of the digit height: more between the two levels means broken or faint ink
 
 
@@ -106,10 +109,11 @@ def ink_crop(grey: np.ndarray, box: Box, pad_share: float) -> InkCrop | None:
     return InkCrop(np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1), ya, xa)
 
 
-def ink_pieces(ink: np.ndarray) -> list[tuple[int, int, int, int, int]]:
-    """Connected shapes at half contrast (columns x0, x1, rows top, bottom, area), leaving out specks
-    and shapes cut by the crop's top or bottom (they belong to the lines above or below)."""
-    count, _labels, stats, _ = cv2.connectedComponentsWithStats((ink >= 0.5).astype(np.uint8), connectivity=8)
+def ink_pieces(ink: np.ndarray, level: float = 0.5) -> list[tuple[int, int, int, int, int]]:
+    """Connected shapes at ``level`` of contrast, half by default (columns x0, x1, rows top, bottom,
+    area), leaving out specks and shapes cut by the crop's top or bottom (they belong to the lines
+    above or below)."""
+    count, _labels, stats, _ = cv2.connectedComponentsWithStats((ink >= level).astype(np.uint8), connectivity=8)
     return [
         (int(x), int(x + w), int(y), int(y + h), int(area))
         for x, y, w, h, area in stats[1:count]
@@ -129,9 +133,12 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
         return None
     ink, ya, xa = crop.ink, crop.top, crop.left
     signs = int(bool(plain["before"] or plain["after"]))
-    whole = _digit_shapes(ink)
-    shapes = _split_touching(ink, whole, count + signs)
-    if len(shapes) != count + signs:
+    for level in SHAPE_LEVELS:
+        whole = _digit_shapes(ink, level)
+        shapes = _split_touching(ink, whole, count + signs)
+        if len(shapes) == count + signs:
+            break
+    else:
         return None
     if signs:  # the sign is the first or the last shape
         shapes = shapes[1:] if plain["before"] else shapes[:-1]
@@ -196,11 +203,11 @@ def _spread(values: np.ndarray) -> float:
 Shape = tuple[int, int, int, int]  # columns x0, x1 and rows top, bottom (exclusive) of a digit's ink
 
 
-def _digit_shapes(ink: np.ndarray) -> list[Shape]:
+def _digit_shapes(ink: np.ndarray, level: float = 0.5) -> list[Shape]:
     """The digits' ink shapes, left to right: connected shapes at half contrast at least ``TALL`` of
     the tallest, plus glyphs broken in two (thin strokes: two stacked pieces in the same columns).
     Shapes cut by the crop's top or bottom belong to the lines above or below and are left out."""
-    pieces = ink_pieces(ink)
+    pieces = ink_pieces(ink, level)
     if not pieces:
         return []
     tallest = max(p[3] - p[2] for p in pieces)

@@ -15,9 +15,12 @@ from shared.forensics.image import Box
 SIZE = 26  # font size in px: digits about 19 px tall, as 10 pt type scanned at 150-200 dpi
 
 
-def number_scan(text: str, *, retyped: tuple[int, float, int] | None = None, ink: int = 30) -> tuple[bytes, Box]:
+def number_scan(
+    text: str, *, retyped: tuple[int, float, int] | None = None, ink: int = 30, retyped_ink: int | None = None
+) -> tuple[bytes, Box]:
     """``text`` printed at (40, 30) and scanned; ``retyped`` = (character index, size factor, drop in
-    px) paints that character over in a smaller font, as an image editor would."""
+    px) paints that character over in a smaller font, as an image editor would, in ``retyped_ink``
+    (grey level) when given, else in the number's own ink."""
     page = Image.new("L", (400, 100), 235)
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=SIZE)
@@ -28,7 +31,7 @@ def number_scan(text: str, *, retyped: tuple[int, float, int] | None = None, ink
         right = 40 + draw.textlength(text[: index + 1], font=font)
         draw.rectangle((left, 28, right - 1, 30 + SIZE + 2), fill=235)
         small = ImageFont.load_default(size=round(SIZE * factor))
-        draw.text((left, 30 + drop), text[index], fill=ink, font=small)
+        draw.text((left, 30 + drop), text[index], fill=ink if retyped_ink is None else retyped_ink, font=small)
     x0, top, x1, bottom = draw.textbbox((40, 30), text, font=font)
     return _scanned(page), (float(x0), float(top), float(x1), float(bottom))
 

@@ -10,8 +10,10 @@ from shared.forensics.image import Box, load_grey
 from tests.shared.forensics.scans import number_scan
 
 
-def scanned(text: str, *, retyped: tuple[int, float, int] | None = None, ink: int = 30) -> tuple[np.ndarray, Box]:
-    data, box = number_scan(text, retyped=retyped, ink=ink)
+def scanned(
+    text: str, *, retyped: tuple[int, float, int] | None = None, ink: int = 30, retyped_ink: int | None = None
+) -> tuple[np.ndarray, Box]:
+    data, box = number_scan(text, retyped=retyped, ink=ink, retyped_ink=retyped_ink)
     return load_grey(data), box
 
 
@@ -33,6 +35,16 @@ def test_a_retyped_first_digit_in_a_smaller_font_stands_out() -> None:
     assert digit.spread < 0.05
     assert digit.height < digit.others_height - 2
     assert digit.box[0] < box[0] + 15  # the box drawn on the page is the first digit's
+
+
+def test_a_retyped_digit_fainter_than_its_neighbours_is_still_measured() -> None:
+    """Typed in a lighter grey (or a thinner font that the scan's blur greys out), the new digit is
+    under half the number's contrast: it is looked for again at a lower level instead of the number
+    going unmeasured."""
+    grey, box = scanned("871,04", retyped=(0, 0.75, 3), retyped_ink=150)
+    digit = odd_digit(grey, box, "871,04")
+    assert digit is not None
+    assert digit.index == 0 and digit.deviation > 0.15 and digit.spread < 0.05
 
 
 def test_a_retyped_digit_in_the_middle_is_found_where_it_is() -> None:
