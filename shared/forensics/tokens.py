@@ -15,6 +15,10 @@ CURRENCY_CODE = re.compile(r"^(?:[A-Z]{3}|RM|Rs\.?)(?=[-(\d])|(?<=[\d)])[A-Z]{3}
 # A label OCR read as one word with its amount: "USt:971,04", "Total:RM12.00" (letters, then a colon).
 GLUED_LABEL = re.compile(r"^[^\W\d_][^\W\d]*(?:[ .\-][^\W\d]+)*\.?:")
 DIGIT = re.compile(r"\d")
+# Letters OCR reads for digits printed in an unexpected font (a retyped "9" read as "g"): a word with
+# one of them reads as an amount once it is taken for its digit, "€g17,97" -> "€917,97".
+LOOKALIKE_LETTERS = "gqOoDlI|SBZ"
+DIGIT_LOOKALIKES = str.maketrans(LOOKALIKE_LETTERS, "99000111582")
 NOT_DIGIT = re.compile(r"\D")
 
 
@@ -29,8 +33,16 @@ def is_amount(text: str) -> bool:
 
 
 def is_key_token(text: str) -> bool:
-    """An amount or the start of an IBAN (OCR and text layers split IBANs in groups of four)."""
-    return is_amount(text) or IBAN_PART.match(text.strip()) is not None
+    """An amount, one OCR misread by a single digit (``DIGIT_LOOKALIKES``), or the start of an IBAN
+    (OCR and text layers split IBANs in groups of four)."""
+    return is_amount(text) or _misread_amount(text) or IBAN_PART.match(text.strip()) is not None
+
+
+def _misread_amount(text: str) -> bool:
+    """An amount with one of its digits read as a look-alike letter; the other digits are read as digits
+    (at least two), so words and codes do not become amounts."""
+    lookalikes = sum(char in LOOKALIKE_LETTERS for char in text)
+    return lookalikes == 1 and len(digits(text)) >= 2 and is_amount(text.translate(DIGIT_LOOKALIKES))
 
 
 def scan_targets(texts: list[str], limit: int) -> list[int]:

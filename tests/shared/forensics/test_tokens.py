@@ -31,3 +31,14 @@ def test_iban_parts_are_key_tokens_and_scored_first() -> None:
     texts = ["Page", "2", "DE89370400440532013000", "3704", "0044", "1,481.12", "2022"]
     assert is_key_token("DE89370400440532013000") and not is_key_token("3704")
     assert scan_targets(texts, 3) == [2, 5, 1]
+
+
+@pytest.mark.parametrize("text", ["€g17,97", "1O2,50", "4S,00", "l29.99"])
+def test_an_amount_ocr_misread_by_one_digit_is_a_key_token(text: str) -> None:
+    """A digit retyped in another font is often read as its look-alike letter."""
+    assert is_key_token(text) and not is_amount(text)
+
+
+@pytest.mark.parametrize("text", ["Bio", "SO,OO", "g1,OO", "Total:", "lg.12", "o.5O"])
+def test_words_with_lookalike_letters_are_not_key_tokens(text: str) -> None:
+    assert not is_key_token(text)
