@@ -204,9 +204,10 @@ Shape = tuple[int, int, int, int]  # columns x0, x1 and rows top, bottom (exclus
 
 
 def _digit_shapes(ink: np.ndarray, level: float = 0.5) -> list[Shape]:
-    """The digits' ink shapes, left to right: connected shapes at half contrast at least ``TALL`` of
-    the tallest, plus glyphs broken in two (thin strokes: two stacked pieces in the same columns).
-    Shapes cut by the crop's top or bottom belong to the lines above or below and are left out."""
+    """The digits' ink shapes, left to right: connected shapes at ``level`` of contrast (half by
+    default) at least ``TALL`` of the tallest, plus glyphs broken in two (thin strokes: two stacked
+    pieces in the same columns). Shapes cut by the crop's top or bottom belong to the lines above or
+    below and are left out."""
     pieces = ink_pieces(ink, level)
     if not pieces:
         return []
