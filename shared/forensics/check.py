@@ -22,12 +22,13 @@ from shared.documents.bounded import BoundedRunError, run_bounded
 from shared.documents.content import ContentKind, DocumentContent, DocumentRejected, Page
 from shared.domain import Finding, InvoiceRecord, Severity, Source
 from shared.domain.keys import vendor_key
+from shared.extraction.normalize import currency_from_token
 from shared.forensics.findings import pdf_findings, producer_tool
 from shared.forensics.glyphs import OddDigit, odd_digit_of
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
-from shared.forensics.tokens import DIGIT, digits, is_amount, is_key_token, scan_targets
+from shared.forensics.tokens import DIGIT, digits, is_amount, is_key_token, is_whole_amount, scan_targets
 from shared.forensics.typeset import AmountFit, amount_fits
 from shared.ports import Repository
 from shared.settings import Settings
@@ -268,7 +269,8 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
     words = [word.text for word in page.words]
     targets = [boxes[i] for i in chosen]
     features = region_features(grey, targets, boxes) if with_features and targets else None
-    measured = amount_fits(grey, boxes, words, [i for i in chosen if is_amount(words[i])])
+    whole = _whole_amounts(boxes, words)
+    measured = amount_fits(grey, boxes, words, [i for i in chosen if is_amount(words[i]) or i in whole])
     fits = [measured.get(i) for i in chosen]
     return _ScanEvidence(
         targets,
@@ -277,18 +279,17 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
         features,
         [None if fit is None else odd_digit_of(fit.number) for fit in fits],  # each amount measured once
         fits,
-        _beside_keys(chosen, boxes, words),
+        _beside_keys(chosen, boxes, _key_words(boxes, words) | whole),
         (int(grey.shape[0]), int(grey.shape[1])),
     )
 
 
-def _beside_keys(chosen: list[int], boxes: list[Box], words: list[str]) -> list[bool]:
-    """Per chosen word: a key token (amount, IBAN part, a piece of one: ``_key_words``), or a word on
+def _beside_keys(chosen: list[int], boxes: list[Box], keyed: set[int]) -> list[bool]:
+    """Per chosen word: one of the ``keyed`` words (amounts, IBAN parts, pieces of them), or a word on
     its line less than one word height away from one: OCR reads a retyped digit set apart as a word of
     its own ("6" "127.50"). The model's unusual tiles elsewhere (page numbers, phone numbers, dates,
     percentages) are not the tokens a forger changes, and on clean scans they were its only false alarms
     (BENCHMARKS.md)."""
-    keyed = _key_words(boxes, words)
     keys = sorted(keyed)
 
     def beside(i: int) -> bool:
@@ -310,18 +311,32 @@ def _key_words(boxes: list[Box], words: list[str]) -> set[int]:
     keys = {i for i, word in enumerate(words) if is_key_token(word)}
     pieces = [i for i, word in enumerate(words) if i not in keys and DIGIT.search(word)]
     for i in pieces:
-        _, top, x1, bottom = boxes[i]
-        height, middle = bottom - top, (top + bottom) / 2
         for j in pieces:
-            left, upper, _, lower = boxes[j]
-            if (
-                j != i
-                and x1 - 0.2 * height <= left <= x1 + 0.5 * height
-                and abs((upper + lower) / 2 - middle) < 0.5 * height
-                and is_amount(words[i] + words[j])
-            ):
+            if j != i and _follows(boxes[i], boxes[j], 0.5) and is_amount(words[i] + words[j]):
                 keys |= {i, j}
     return keys
+
+
+def _whole_amounts(boxes: list[Box], words: list[str]) -> set[int]:
+    """Whole numbers right after or before a currency mark on their line ("Rs" "1939"): amounts printed
+    without cents, which ``is_amount`` alone cannot tell from quantities or years. OCR lists a page's
+    words in reading order only roughly, so the mark is found by its place, not its index."""
+    marks = [j for j, word in enumerate(words) if not DIGIT.search(word) and currency_from_token(word)]
+    return {
+        i
+        for i, word in enumerate(words)
+        for j in marks
+        if (_follows(boxes[j], boxes[i], 1.0) or _follows(boxes[i], boxes[j], 1.0)) and is_whole_amount(word, words[j])
+    }
+
+
+def _follows(first: Box, second: Box, reach: float) -> bool:
+    """``second`` starts where ``first`` ends on its line (a fifth of its height back, at most ``reach``
+    heights on): the next word of one printed token."""
+    _, top, x1, bottom = first
+    height, middle = bottom - top, (top + bottom) / 2
+    left, upper, _, lower = second
+    return x1 - 0.2 * height <= left <= x1 + reach * height and abs((upper + lower) / 2 - middle) < 0.5 * height
 
 
 def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:

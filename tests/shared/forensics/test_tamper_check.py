@@ -198,6 +198,16 @@ def test_a_retyped_digit_counts_with_tile_support(
         assert location["page"] == 1 and location["bbox"][0] < x0 + 15
 
 
+@pytest.mark.parametrize(("beside", "codes"), [("Rs", ["tamper.image.odd_digit"]), ("Nights", [])])
+def test_a_whole_amount_is_measured_beside_its_currency_only(
+    beside: str, codes: list[str], scan_findings: ScanFindings
+) -> None:
+    """ "Rs 1939" is an amount printed without cents; "Nights 1939" is not an amount at all."""
+    data, (x0, top, x1, bottom) = number_scan("1939", retyped=(0, 0.8, 3))
+    words = [(beside, (2.0, top, 36.0, bottom)), ("1939", (x0, top, x1, bottom))]
+    assert [f.code for f in scan_findings(data, words, (400, 100), 0.5)] == codes
+
+
 @pytest.mark.parametrize(
     ("retyped", "score", "codes"),
     [
