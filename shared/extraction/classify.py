@@ -13,7 +13,7 @@ from defusedxml import ElementTree
 from shared.documents.content import ContentKind, DocumentContent
 from shared.domain.models import DocumentType
 from shared.extraction.layout_lines import fold
-from shared.extraction.normalize import find_dates
+from shared.extraction.normalize import find_dates, is_whole_amount
 
 _CREDIT_CODES = {"381", "396", "532", "261", "262", "81", "83"}
 
@@ -125,7 +125,7 @@ def classify(content: DocumentContent) -> tuple[DocumentType, str]:
     credit_words = sorted({m.group(0) for m in _CREDIT.finditer(folded)})
     receipt_words = sorted({m.group(0) for m in _RECEIPT.finditer(folded)})
     invoice_only = sorted({m.group(0) for m in _INVOICE_ONLY.finditer(folded)})
-    amounts = len(_AMOUNT.findall(text))
+    amounts = len(_AMOUNT.findall(text)) + _whole_amounts(text)
     has_total = bool(_TOTAL.search(folded))
     has_date = bool(find_dates(text[:20000]))
     has_vat = bool(_VAT_ID.search(text))
@@ -154,6 +154,16 @@ def classify(content: DocumentContent) -> tuple[DocumentType, str]:
     if invoice_words:
         return DocumentType.NOT_INVOICE, f"found {_quote(invoice_words)} but no total: not an invoice"
     return DocumentType.NOT_INVOICE, f"no invoice keywords ({money}): not an invoice"
+
+
+def _whole_amounts(text: str) -> int:
+    """Whole numbers printed beside their currency ("Rs 1939", "12.500 EUR"): hotel folios and many
+    Indian bills print no cents."""
+    words = text.split()
+    return sum(
+        any(is_whole_amount(word, words[j]) for j in (i - 1, i + 1) if 0 <= j < len(words))
+        for i, word in enumerate(words)
+    )
 
 
 def _classify_xml(xml: bytes) -> tuple[DocumentType, str] | None:

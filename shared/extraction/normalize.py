@@ -136,9 +136,7 @@ _DAY_MONTH_YEAR = re.compile(
 # "March 20, 2023", "Jan 1, 2022", "August 3 , 2014"
 _MONTH_DAY_YEAR = re.compile(_MONTH_WORD + r"\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s*,?\s*(?P<year>\d{4})(?!\d)")
 # "2018 May 04", "2018-Mar-12": the year first, as some Asian tills print it
-_YEAR_MONTH_DAY = re.compile(
-    r"(?<!\d)(?P<year>\d{4})\s*[-/ ]\s*" + _MONTH_WORD + r"\s*[-/ ]\s*(?P<day>\d{1,2})(?!\d)"
-)
+_YEAR_MONTH_DAY = re.compile(r"(?<!\d)(?P<year>\d{4})\s*[-/ ]\s*" + _MONTH_WORD + r"\s*[-/ ]\s*(?P<day>\d{1,2})(?!\d)")
 _TWO_DIGITS = re.compile(r"\d\d")
 _ISO_DATE = re.compile(r"(?<!\d)(?P<year>\d{4})(?P<sep>[-/.])(?P<a>\d{1,2})(?P=sep)(?P<b>\d{1,2})(?!\d)")
 _NUMERIC_DATE = re.compile(
@@ -335,6 +333,16 @@ def currency_from_token(token: str) -> str | None:
     if len(stripped) == 3 and stripped.isalpha() and stripped.isupper() and is_iso4217(stripped):
         return stripped
     return _SYMBOLS.get(stripped.casefold())
+
+
+# A whole amount, printed without cents ("1939", "12,500"): an amount only beside its currency.
+_WHOLE_NUMBER = re.compile(r"^\(?(?:\d{1,3}(?:[.,' \u202f]\d{3})+|\d{2,7})\)?$")
+
+
+def is_whole_amount(text: str, beside: str) -> bool:
+    """A whole number printed beside a currency mark on its line ("Rs" "1939", "12.500" "EUR"): an
+    amount without cents. Alone, such a number may as well be a quantity, a year or a phone number."""
+    return _WHOLE_NUMBER.match(text.strip()) is not None and currency_from_token(beside) is not None
 
 
 def currency_votes(text: str) -> Counter[str]:

@@ -22,13 +22,13 @@ from shared.documents.bounded import BoundedRunError, run_bounded
 from shared.documents.content import ContentKind, DocumentContent, DocumentRejected, Page
 from shared.domain import Finding, InvoiceRecord, Severity, Source
 from shared.domain.keys import vendor_key
-from shared.extraction.normalize import currency_from_token
+from shared.extraction.normalize import currency_from_token, is_whole_amount
 from shared.forensics.findings import pdf_findings, producer_tool
 from shared.forensics.glyphs import OddDigit, odd_digit_of
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
-from shared.forensics.tokens import DIGIT, digits, is_amount, is_key_token, is_whole_amount, scan_targets
+from shared.forensics.tokens import DIGIT, digits, is_amount, is_key_token, scan_targets
 from shared.forensics.typeset import AmountFit, amount_fits
 from shared.ports import Repository
 from shared.settings import Settings

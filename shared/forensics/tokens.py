@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from shared.extraction.normalize import currency_from_token
-
 CURRENCY_SIGNS = "€$£¥₹"  # printed before or after an amount, often read as one word with it
 MONEY = re.compile(
     rf"^[-(]?[{CURRENCY_SIGNS}]?\d{{1,3}}(?:[.,' \u202f]?\d{{3}})*[.,]\d{{2}}[)]?$"
@@ -22,8 +20,6 @@ DIGIT = re.compile(r"\d")
 LOOKALIKE_LETTERS = "gqOoDlI|SBZ"
 DIGIT_LOOKALIKES = str.maketrans(LOOKALIKE_LETTERS, "99000111582")
 NOT_DIGIT = re.compile(r"\D")
-# A whole amount, printed without cents ("1939", "12,500"): an amount only beside its currency.
-WHOLE_NUMBER = re.compile(r"^\(?(?:\d{1,3}(?:[.,' \u202f]\d{3})+|\d{2,7})\)?$")
 
 
 def digits(text: str) -> str:
@@ -40,12 +36,6 @@ def is_key_token(text: str) -> bool:
     """An amount, one OCR misread by a single digit (``DIGIT_LOOKALIKES``), or the start of an IBAN
     (OCR and text layers split IBANs in groups of four)."""
     return is_amount(text) or _misread_amount(text) or IBAN_PART.match(text.strip()) is not None
-
-
-def is_whole_amount(text: str, beside: str) -> bool:
-    """A whole number printed beside a currency mark on its line ("Rs" "1939", "12.500" "EUR"): an
-    amount without cents. Alone, such a number may as well be a quantity, a year or a phone number."""
-    return WHOLE_NUMBER.match(text.strip()) is not None and currency_from_token(beside) is not None
 
 
 def _misread_amount(text: str) -> bool:

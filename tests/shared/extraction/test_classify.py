@@ -70,3 +70,16 @@ def test_no_text_is_not_an_invoice() -> None:
     kind, reason = classify(DocumentContent(kind=ContentKind.PDF, pages=[]))
     assert kind == DocumentType.NOT_INVOICE
     assert "no readable text" in reason
+
+
+def test_amounts_without_cents_beside_their_currency_count(tmp_path: Path) -> None:
+    """A hotel folio prints "Rs 1939": when OCR drops its "Grand Total" line, the amounts still make it
+    a bill, where numbers with no currency (a year, a room) do not."""
+    pdf = tmp_path / "folio.pdf"
+    HTML(
+        string="<p>Payment receipt for booking IBZY2087, room 4189, 2017</p><p>Please ask the hotel for the "
+        "invoice.</p><p>Rate Rs 1939</p><p>Amount Rs 1939</p><p>Paid at hotel (Rs 1939)</p>"
+    ).write_pdf(pdf)
+    kind, reason = classify(_content(pdf))
+    assert kind == DocumentType.INVOICE
+    assert reason == "found 'invoice' and 3 amounts"

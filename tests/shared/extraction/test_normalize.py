@@ -11,6 +11,7 @@ from shared.extraction.normalize import (
     detect_day_first,
     find_dates,
     iban_is_valid,
+    is_whole_amount,
     normalize_bic,
     normalize_iban,
     normalize_vat_id,
@@ -160,3 +161,19 @@ def test_currency_detection() -> None:
     assert currency_from_token("EUR") == "EUR"
     assert currency_from_token("US$") == "USD"
     assert currency_from_token("kg") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "beside"),
+    [("1939", "Rs"), ("1939)", "(Rs"), ("12,500", "€"), ("12.500", "EUR"), ("450", "USD"), ("7500", "₹")],
+)
+def test_a_whole_number_beside_its_currency_is_an_amount(text: str, beside: str) -> None:
+    assert is_whole_amount(text, beside)
+
+
+@pytest.mark.parametrize(
+    ("text", "beside"),
+    [("2019", "TEL"), ("1939", "Total"), ("5", "Rs"), ("12.50", "EUR"), ("1939", "1939"), ("12-500", "€")],
+)
+def test_a_whole_number_without_a_currency_is_not(text: str, beside: str) -> None:
+    assert not is_whole_amount(text, beside)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.forensics.tokens import is_amount, is_key_token, is_whole_amount, scan_targets
+from shared.forensics.tokens import is_amount, is_key_token, scan_targets
 
 
 @pytest.mark.parametrize(
@@ -42,19 +42,3 @@ def test_an_amount_ocr_misread_by_one_digit_is_a_key_token(text: str) -> None:
 @pytest.mark.parametrize("text", ["Bio", "SO,OO", "g1,OO", "Total:", "lg.12", "o.5O"])
 def test_words_with_lookalike_letters_are_not_key_tokens(text: str) -> None:
     assert not is_key_token(text)
-
-
-@pytest.mark.parametrize(
-    ("text", "beside"),
-    [("1939", "Rs"), ("1939)", "(Rs"), ("12,500", "€"), ("12.500", "EUR"), ("450", "USD"), ("7500", "₹")],
-)
-def test_a_whole_number_beside_its_currency_is_an_amount(text: str, beside: str) -> None:
-    assert is_whole_amount(text, beside)
-
-
-@pytest.mark.parametrize(
-    ("text", "beside"),
-    [("2019", "TEL"), ("1939", "Total"), ("5", "Rs"), ("12.50", "EUR"), ("1939", "1939"), ("12-500", "€")],
-)
-def test_a_whole_number_without_a_currency_is_not(text: str, beside: str) -> None:
-    assert not is_whole_amount(text, beside)
