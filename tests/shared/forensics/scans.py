@@ -21,19 +21,31 @@ def number_scan(
     """``text`` printed at (40, 30) and scanned; ``retyped`` = (character index, size factor, drop in
     px) paints that character over in a smaller font, as an image editor would, in ``retyped_ink``
     (grey level) when given, else in the number's own ink."""
-    page = Image.new("L", (400, 100), 235)
+    data, (box,) = numbers_scan([text], retyped=retyped, ink=ink, retyped_ink=retyped_ink)
+    return data, box
+
+
+def numbers_scan(
+    texts: list[str], *, retyped: tuple[int, float, int] | None = None, ink: int = 30, retyped_ink: int | None = None
+) -> tuple[bytes, list[Box]]:
+    """``number_scan`` of one number per line (40 px apart), each retyped alike; their boxes."""
+    page = Image.new("L", (400, 60 + 40 * len(texts)), 235)
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=SIZE)
-    draw.text((40, 30), text, fill=ink, font=font)
-    if retyped is not None:
-        index, factor, drop = retyped
-        left = 40 + draw.textlength(text[:index], font=font)
-        right = 40 + draw.textlength(text[: index + 1], font=font)
-        draw.rectangle((left, 28, right - 1, 30 + SIZE + 2), fill=235)
-        small = ImageFont.load_default(size=round(SIZE * factor))
-        draw.text((left, 30 + drop), text[index], fill=ink if retyped_ink is None else retyped_ink, font=small)
-    x0, top, x1, bottom = draw.textbbox((40, 30), text, font=font)
-    return _scanned(page), (float(x0), float(top), float(x1), float(bottom))
+    boxes = []
+    for row, text in enumerate(texts):
+        y = 30 + 40 * row
+        draw.text((40, y), text, fill=ink, font=font)
+        if retyped is not None:
+            index, factor, drop = retyped
+            left = 40 + draw.textlength(text[:index], font=font)
+            right = 40 + draw.textlength(text[: index + 1], font=font)
+            draw.rectangle((left, y - 2, right - 1, y + SIZE + 2), fill=235)
+            small = ImageFont.load_default(size=round(SIZE * factor))
+            draw.text((left, y + drop), text[index], fill=ink if retyped_ink is None else retyped_ink, font=small)
+        x0, top, x1, bottom = draw.textbbox((40, y), text, font=font)
+        boxes.append((float(x0), float(top), float(x1), float(bottom)))
+    return _scanned(page), boxes
 
 
 PAPER = 235

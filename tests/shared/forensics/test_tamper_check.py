@@ -23,7 +23,7 @@ from shared.pipeline import classify_and_extract, read_document
 from shared.settings import Settings
 from tests.factories import document
 from tests.shared.forensics.pdfs import LINES, invoice_pdf
-from tests.shared.forensics.scans import invoice_page_scan, number_scan, statement_scan
+from tests.shared.forensics.scans import invoice_page_scan, number_scan, numbers_scan, statement_scan
 
 
 def checked(data: bytes, repo: SqliteRepository, settings: Settings, name: str = "invoice.pdf") -> list[str]:
@@ -196,6 +196,27 @@ def test_a_retyped_digit_counts_with_tile_support(
         assert amount["text"] == "871,04" and amount["digit"] == 1 and amount["deviation"] > 0.15
         (location,) = finding.evidence["locations"]
         assert location["page"] == 1 and location["bbox"][0] < x0 + 15
+
+
+@pytest.mark.parametrize(
+    ("texts", "codes"),
+    [
+        (["871,04"], ["tamper.image.odd_digit"]),  # the page's only amount out of line: less support needed
+        (["871,04", "653,27"], []),  # two amounts out of line: print that jitters, the usual support
+        (["2,13"], []),  # three digits: two others agree by chance, the usual support
+    ],
+)
+def test_a_lone_odd_digit_needs_less_tile_support(
+    texts: list[str], codes: list[str], scan_findings: ScanFindings
+) -> None:
+    data, boxes = numbers_scan(texts, retyped=(0, 0.8, 3))
+    words = [(text, box) for text, box in zip(texts, boxes, strict=True)]
+    score = 0.3  # 0.48 x the threshold: under DIGIT_SUPPORT, over LONE_DIGIT_SUPPORT
+    findings = scan_findings(data, words, (400, 60 + 40 * len(texts)), score)
+    assert [f.code for f in findings] == codes
+    if codes:
+        (amount,) = findings[0].evidence["amounts"]
+        assert amount["only_amount_out_of_line"] is True and amount["tile_score"] == score
 
 
 @pytest.mark.parametrize(("beside", "codes"), [("Rs", ["tamper.image.odd_digit"]), ("Nights", [])])
