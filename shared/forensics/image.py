@@ -20,7 +20,9 @@ import io
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps, ImageSequence
+from PIL import Image, ImageSequence
+
+from shared.ocr.prepare import upright
 
 Box = tuple[float, float, float, float]
 Tile = tuple[int, int, int, int]
@@ -85,8 +87,7 @@ def load_grey(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as image:
         if image.width * image.height > MAX_PIXELS:
             raise ValueError(f"image too large: {image.width}x{image.height}")
-        upright = ImageOps.exif_transpose(image) or image
-        return np.asarray(upright.convert("L"), dtype=np.uint8)
+        return np.asarray(upright(image).convert("L"), dtype=np.uint8)
 
 
 def frame_images(data: bytes, count: int) -> list[bytes]:
@@ -100,7 +101,7 @@ def frame_images(data: bytes, count: int) -> list[bytes]:
                 if len(frames) == count or frame.width * frame.height > MAX_PIXELS:
                     break
                 buffer = io.BytesIO()
-                (ImageOps.exif_transpose(frame) or frame).convert("L").save(buffer, format="PNG", compress_level=1)
+                upright(frame).convert("L").save(buffer, format="PNG", compress_level=1)
                 frames.append(buffer.getvalue())
         except (OSError, ValueError, EOFError, SyntaxError):
             pass  # a damaged frame: the pages from it on are reported as not checked
