@@ -122,7 +122,7 @@ def extract_layout(content: DocumentContent, classification: tuple[DocumentType,
     if receipt:
         _settle_receipt_total(candidates, fields, till_total)
     _pick_parties(lines, all_labels, lines_by_page, fields)
-    if document_type == DocumentType.RECEIPT:
+    if receipt:
         _pick_receipt_header(lines_by_page.get(1, []), fields)
     _pick_currency(content, lines, all_labels, fields)
     if "due_date" in fields and "invoice_date" in fields and fields["due_date"].value < fields["invoice_date"].value:
