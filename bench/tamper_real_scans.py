@@ -123,9 +123,8 @@ def main() -> None:
     summary: dict[str, Any] = {"receipts": _summary(receipts)}
     if args.pdf_scans:
         summary["pdf_scans"] = _summary(pdfs) | {"folder": str(args.pdf_scans)}
-        every = receipts + pdfs
-        flagged = sum(_flagged(r["codes"]) for r in every)
-        summary["all"] = {"scans": len(every), "flagged": flagged, "fpr": round(flagged / max(1, len(every)), 4)}
+        both = _summary(receipts + pdfs)
+        summary["all"] = {key: both[key] for key in ("scans", "flagged", "fpr")}
     summary.update(seconds=round(time.perf_counter() - started, 1), ocr=args.ocr)
     out = Path("bench/out/tamper_real_scans" + ("_ocr" if args.ocr else "") + ".json")
     out.parent.mkdir(parents=True, exist_ok=True)
