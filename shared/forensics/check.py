@@ -24,7 +24,7 @@ from shared.domain import Finding, InvoiceRecord, Severity, Source
 from shared.domain.keys import vendor_key
 from shared.extraction.normalize import currency_from_token, is_whole_amount
 from shared.forensics.findings import pdf_findings, producer_tool
-from shared.forensics.glyphs import OddDigit, odd_digit_of
+from shared.forensics.glyphs import OddDigit, odd_digit_of, widened_to_glyphs
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
@@ -272,6 +272,7 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
 
     grey = load_grey(data)
     chosen, boxes = _regions(page, grey.shape)
+    boxes = _widened(grey, boxes, chosen)
     words = [word.text for word in page.words]
     targets = [boxes[i] for i in chosen]
     features = region_features(grey, targets, boxes) if with_features and targets else None
@@ -288,6 +289,20 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
         _beside_keys(chosen, boxes, _key_words(boxes, words) | whole),
         (int(grey.shape[0]), int(grey.shape[1])),
     )
+
+
+def _widened(grey: np.ndarray, boxes: list[Box], chosen: list[int]) -> list[Box]:
+    """The chosen words' boxes widened over glyphs OCR left outside them (``glyphs.widened_to_glyphs``),
+    up to the next words on their line."""
+    widened = list(boxes)
+    for i in chosen:
+        x0, top, x1, bottom = boxes[i]
+        middle, height = (top + bottom) / 2, bottom - top
+        line = [box for k, box in enumerate(boxes) if k != i and abs((box[1] + box[3]) / 2 - middle) < 0.5 * height]
+        left = max((box[2] for box in line if (box[0] + box[2]) / 2 < x0), default=0.0)
+        right = min((box[0] for box in line if (box[0] + box[2]) / 2 > x1), default=float(grey.shape[1]))
+        widened[i] = widened_to_glyphs(grey, boxes[i], min(left, x0), max(right, x1))
+    return widened
 
 
 def _beside_keys(chosen: list[int], boxes: list[Box], keyed: set[int]) -> list[bool]:

@@ -38,6 +38,11 @@ EDGE_LEVELS = (0.5, 0.3)  # ink-profile levels: a glyph's edges at both must agr
 # or thinner than its neighbours (retyped in another font) is whole instead of broken in specks.
 SHAPE_LEVELS = (0.5, 0.3)
 MAX_EDGE_SHIFT = 0.10  # of the digit height: more between the two levels means broken or faint ink
+# A glyph at most GLYPH_GAP word heights beyond a word box's end, within its rows, belongs to the word
+# (glyphs of one word sit closer than that, words further apart); looked for up to GLYPH_REACH heights out.
+GLYPH_GAP = 0.3
+GLYPH_REACH = 1.5
+GLYPH_TALL = 0.5  # of the word's tallest glyph: shorter shapes (dots, commas, dashes) do not widen a box
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,38 @@ def ink_pieces(ink: np.ndarray, level: float = 0.5) -> list[tuple[int, int, int,
         for x, y, w, h, area in stats[1:count]
         if area >= 3 and y > 0 and y + h < ink.shape[0]
     ]
+
+
+def widened_to_glyphs(grey: np.ndarray, box: Box, left_limit: float, right_limit: float) -> Box:
+    """``box`` widened over whole glyphs its ends leave out, never past ``left_limit`` or ``right_limit``
+    (the neighbouring words). OCR cuts a line's box into words by character position, and can leave a
+    word's first or last glyph outside its box (RapidOCR put "1,23" right of its "1"): the glyph a forger
+    retyped is the one the tiles must cover. Rules and the lines above and below are not glyphs: shapes
+    reaching past the word's rows are left out (``ink_pieces``)."""
+    x0, top, x1, bottom = box
+    height = bottom - top
+    wide = (max(left_limit, x0 - GLYPH_REACH * height), top, min(right_limit, x1 + GLYPH_REACH * height), bottom)
+    crop = ink_crop(grey, wide, 0.35)
+    if crop is None:
+        return box
+    width = crop.ink.shape[1]
+    shapes = [
+        (left + crop.left, right + crop.left, lower - upper)
+        for left, right, upper, lower, _ in ink_pieces(crop.ink)
+        if left > 0 and right < width  # a shape cut by the crop's side belongs to a neighbour
+    ]
+    own = [tall for left, right, tall in shapes if x0 <= (left + right) / 2 <= x1]
+    if not own:
+        return box
+    glyphs = sorted((left, right) for left, right, tall in shapes if tall >= GLYPH_TALL * max(own))
+    gap = GLYPH_GAP * height
+    for left, right in reversed(glyphs):  # right to left: each glyph joins when it reaches the box
+        if left < x0 and right >= x0 - gap:
+            x0 = left
+    for left, right in glyphs:
+        if right > x1 and left <= x1 + gap:
+            x1 = right
+    return (float(x0), top, float(x1), bottom)
 
 
 def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = MIN_DIGITS) -> PrintedNumber | None:

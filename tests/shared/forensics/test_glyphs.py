@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.forensics.glyphs import odd_digit
+from shared.forensics.glyphs import odd_digit, widened_to_glyphs
 from shared.forensics.image import Box, load_grey
 from tests.shared.forensics.scans import number_scan
 
@@ -132,3 +132,35 @@ def test_a_wide_shape_among_specks_is_left_whole() -> None:
     ink[5:15, 10:20] = 1.0
     shapes = [(0, 1, 5, 15), (3, 4, 5, 15), (10, 20, 5, 15)]
     assert _split_touching(ink, shapes, 12) == shapes
+
+
+def _first_digit_cut_off(text: str) -> tuple[np.ndarray, Box, Box]:
+    """The scan, the number's whole box, and a box that starts right after its first digit, as OCR's
+    character-position split can put it."""
+    grey, box = scanned(text)
+    x0, top, x1, bottom = box
+    columns = np.flatnonzero((grey[int(top) : int(bottom), int(x0) : int(x1)] < 120).any(axis=0)) + int(x0)
+    first_right = int(columns[np.flatnonzero(np.diff(columns) > 1)[0]])  # the first gap between glyphs
+    return grey, box, (first_right + 3.0, top, x1, bottom)
+
+
+def test_a_glyph_ocr_left_outside_the_box_is_taken_back_in() -> None:
+    grey, box, cut = _first_digit_cut_off("871,04")
+    left, _, right, _ = widened_to_glyphs(grey, cut, 0.0, float(grey.shape[1]))
+    assert box[0] - 2 <= left <= box[0] + 2  # the "8" is in again
+    assert right == pytest.approx(box[2], abs=2)  # nothing past the number on the right
+    assert odd_digit(grey, (left, box[1], right, box[3]), "871,04") is not None
+
+
+def test_a_box_is_not_widened_past_its_neighbour() -> None:
+    grey, box, cut = _first_digit_cut_off("871,04")
+    assert widened_to_glyphs(grey, cut, box[0] + 4, float(grey.shape[1])) == cut  # the "8" is a neighbour's
+
+
+def test_a_rule_beside_a_number_does_not_widen_its_box() -> None:
+    scan, box = scanned("871,04")
+    grey = scan.copy()
+    x0, top, _, bottom = box
+    rule = int(x0) - 5
+    grey[int(top) - 15 : int(bottom) + 15, rule - 1 : rule + 1] = 30  # a table's column rule, taller than the row
+    assert widened_to_glyphs(grey, box, 0.0, float(grey.shape[1]))[0] >= x0 - 2

@@ -219,6 +219,16 @@ def test_a_lone_odd_digit_needs_less_tile_support(
         assert amount["only_amount_out_of_line"] is True and amount["tile_score"] == score
 
 
+def test_a_retyped_digit_ocr_left_outside_its_word_box_is_measured(scan_findings: ScanFindings) -> None:
+    """OCR read "871,04" but its box starts after the retyped "8" (RapidOCR cuts a line into words by
+    character position): the box is widened over that glyph, so the digit is measured and its tiles scored."""
+    data, (x0, top, x1, bottom) = number_scan("871,04", retyped=(0, 0.8, 3))
+    findings = scan_findings(data, [("871,04", (x0 + 14, top, x1, bottom))], (400, 100), 0.5)
+    assert [f.code for f in findings] == ["tamper.image.odd_digit"]
+    ((left, _, _, _),) = [location["bbox"] for location in findings[0].evidence["locations"]]
+    assert left < x0 + 14  # the retyped digit itself, left of OCR's box
+
+
 @pytest.mark.parametrize(("beside", "codes"), [("Rs", ["tamper.image.odd_digit"]), ("Nights", [])])
 def test_a_whole_amount_is_measured_beside_its_currency_only(
     beside: str, codes: list[str], scan_findings: ScanFindings
