@@ -243,6 +243,7 @@ def test_a_whole_amount_is_measured_beside_its_currency_only(
     ("retyped", "score", "codes"),
     [
         ((3, 0.75, 3), 0.45, ["tamper.image.retyped_amount"]),  # shorter and off its line, tiles somewhat unusual
+        ((3, 0.75, 3), 0.3, ["tamper.image.retyped_amount"]),  # two reasons: over TWO_REASONS_SUPPORT (0.48 x)
         ((3, 0.75, 3), 0.2, []),  # the print alone: labels and footers legitimately differ
         (None, 0.45, []),  # tiles somewhat unusual alone: below the model's threshold
         ((3, 0.75, 3), 0.9, ["tamper.image.edited_region"]),  # the model flags it: one finding, not two
@@ -321,6 +322,7 @@ def test_the_service_and_the_embedded_model_give_the_same_scan_findings(
         ("Courier", False, 0.45, []),  # the same page untouched: every digit has a near twin
         ("Helvetica", False, 0.45, []),
         ("Courier", True, 0.2, []),  # the font alone: pages legitimately mix fonts
+        ("Courier", True, 0.3, []),  # one reason at 0.48 x the threshold: under AMOUNT_SUPPORT
     ],
 )
 def test_an_amount_retyped_in_another_font_counts_with_tile_support(
