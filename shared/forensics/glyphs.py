@@ -43,6 +43,7 @@ MAX_EDGE_SHIFT = 0.10  # of the digit height: more between the two levels means 
 GLYPH_GAP = 0.3
 GLYPH_REACH = 1.5
 GLYPH_TALL = 0.5  # of the word's tallest glyph: shorter shapes (dots, commas, dashes) do not widen a box
+GLYPH_WIDE = 1.2  # of its own height: a wider shape is a shaded cell's noise or a rule, not a glyph
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,9 @@ def widened_to_glyphs(grey: np.ndarray, box: Box, left_limit: float, right_limit
     shapes = [
         (left + crop.left, right + crop.left, lower - upper)
         for left, right, upper, lower, _ in ink_pieces(crop.ink)
-        if left > 0 and right < width  # a shape cut by the crop's side belongs to a neighbour
+        if left > 0
+        and right < width  # a shape cut by the crop's side belongs to a neighbour
+        and right - left <= GLYPH_WIDE * (lower - upper)
     ]
     own = [tall for left, right, tall in shapes if x0 <= (left + right) / 2 <= x1]
     if not own:

@@ -164,3 +164,13 @@ def test_a_rule_beside_a_number_does_not_widen_its_box() -> None:
     rule = int(x0) - 5
     grey[int(top) - 15 : int(bottom) + 15, rule - 1 : rule + 1] = 30  # a table's column rule, taller than the row
     assert widened_to_glyphs(grey, box, 0.0, float(grey.shape[1]))[0] >= x0 - 2
+
+
+def test_a_wide_blot_beside_a_number_does_not_widen_its_box() -> None:
+    """A shaded cell's noise or a filled bar is wider than any glyph of the row: not part of the word."""
+    scan, box = scanned("871,04")
+    grey = scan.copy()
+    x0, top, _, bottom = box
+    middle = int((top + bottom) / 2)
+    grey[middle - 7 : middle + 7, int(x0) - 24 : int(x0) - 4] = 30  # 20 px wide, 14 tall
+    assert widened_to_glyphs(grey, box, 0.0, float(grey.shape[1]))[0] >= x0 - 2
