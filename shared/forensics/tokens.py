@@ -14,6 +14,8 @@ IBAN_PART = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{2,}$")
 CURRENCY_CODE = re.compile(r"^(?:[A-Z]{3}|RM|Rs\.?)(?=[-(\d])|(?<=[\d)])[A-Z]{3}$")
 # A label OCR read as one word with its amount: "USt:971,04", "Total:RM12.00" (letters, then a colon).
 GLUED_LABEL = re.compile(r"^[^\W\d_][^\W\d]*(?:[ .\-][^\W\d]+)*\.?:")
+# The next word OCR read as one with the amount, no space between: "729,87wird" (letters after the cents).
+GLUED_WORD = re.compile(r"(?<=\d\d)[^\W\d_]{2,}$")
 DIGIT = re.compile(r"\d")
 # Letters OCR reads for digits printed in an unexpected font (a retyped "9" read as "g"): a word with
 # one of them reads as an amount once it is taken for its digit, "€g17,97" -> "€917,97".
@@ -33,9 +35,15 @@ def is_amount(text: str) -> bool:
 
 
 def is_key_token(text: str) -> bool:
-    """An amount, one OCR misread by a single digit (``DIGIT_LOOKALIKES``), or the start of an IBAN
-    (OCR and text layers split IBANs in groups of four)."""
-    return is_amount(text) or _misread_amount(text) or IBAN_PART.match(text.strip()) is not None
+    """An amount, one OCR read with the next word (``GLUED_WORD``) or misread by a single digit
+    (``DIGIT_LOOKALIKES``), or the start of an IBAN (OCR and text layers split IBANs in groups of four)."""
+    text = text.strip()
+    return (
+        is_amount(text)
+        or is_amount(GLUED_WORD.sub("", text))
+        or _misread_amount(text)
+        or IBAN_PART.match(text) is not None
+    )
 
 
 def _misread_amount(text: str) -> bool:

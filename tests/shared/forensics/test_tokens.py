@@ -42,3 +42,14 @@ def test_an_amount_ocr_misread_by_one_digit_is_a_key_token(text: str) -> None:
 @pytest.mark.parametrize("text", ["Bio", "SO,OO", "g1,OO", "Total:", "lg.12", "o.5O"])
 def test_words_with_lookalike_letters_are_not_key_tokens(text: str) -> None:
     assert not is_key_token(text)
+
+
+@pytest.mark.parametrize("text", ["729,87wird", "4.60SR", "1.15KG"])
+def test_an_amount_ocr_read_with_the_next_word_is_a_key_token(text: str) -> None:
+    """OCR missed the space after the cents; not an amount for measuring (the box holds the word too)."""
+    assert is_key_token(text) and not is_amount(text)
+
+
+@pytest.mark.parametrize("text", ["2020ab", "12,5kg", "Nr.12wird", "3RD"])
+def test_numbers_glued_to_words_without_cents_are_not_key_tokens(text: str) -> None:
+    assert not is_key_token(text)
