@@ -28,10 +28,12 @@ MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges 
 MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
 TALL = 0.6  # a shape at least this share of the tallest one is a digit; commas and dots are shorter
 MIN_CONTRAST = 50  # grey levels between ink and paper, else the print is too faint to measure
-# Digits and the short marks between them, with at most one currency sign before or after them (OCR
-# often reads "€117,97" as one word): the sign's own shape is left out. Parentheses are not taken:
-# OCR's word box may hold one that the word's text does not (or the reverse).
-PLAIN_NUMBER = re.compile(rf"(?P<before>[{CURRENCY_SIGNS}]?)-?\d[\d.,' \u202f]*\d-?(?P<after>[{CURRENCY_SIGNS}]?)")
+# Digits and the short marks between them, with at most one currency sign or ISO code before or after
+# them (OCR often reads "€117,97" or "EUR929,87" as one word): the sign's or code's own shapes are left
+# out. Parentheses are not taken: OCR's word box may hold one that the word's text does not (or the reverse).
+PLAIN_NUMBER = re.compile(
+    rf"(?P<before>[{CURRENCY_SIGNS}]|[A-Z]{{3}})?-?\d[\d.,' \u202f]*\d-?(?P<after>[{CURRENCY_SIGNS}]|[A-Z]{{3}})?"
+)
 WIDE = 1.6  # a shape this many times the usual digit width is two digits the scan's blur joined
 EDGE_LEVELS = (0.5, 0.3)  # ink-profile levels: a glyph's edges at both must agree (solid print)
 # Where a number's digits are looked for: at half contrast, else lower, where a digit printed fainter
@@ -172,7 +174,7 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
     if crop is None:
         return None
     ink, ya, xa = crop.ink, crop.top, crop.left
-    signs = int(bool(plain["before"] or plain["after"]))
+    signs = len(plain["before"] or plain["after"] or "")  # one shape per sign or letter
     for level in SHAPE_LEVELS:
         whole = _digit_shapes(ink, level)
         shapes = _split_touching(ink, whole, count + signs)
@@ -180,8 +182,8 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
             break
     else:
         return None
-    if signs:  # the sign is the first or the last shape
-        shapes = shapes[1:] if plain["before"] else shapes[:-1]
+    if signs:  # the sign's or code's shapes are the first or the last ones
+        shapes = shapes[signs:] if plain["before"] else shapes[:-signs]
     edges = [shape_edges(ink, shape) for shape in shapes]
     if any(edge is None for edge in edges):
         return None

@@ -86,17 +86,17 @@ def test_numbers_with_other_marks_are_not_measured(text: str) -> None:
     assert odd_digit(grey, box, text) is None
 
 
-@pytest.mark.parametrize("text", ["$871.04", "€871", "871,04€"])
+@pytest.mark.parametrize("text", ["$871.04", "€871", "871,04€", "EUR871,04", "871,04EUR"])
 def test_a_currency_sign_read_with_the_number_is_left_out(text: str) -> None:
-    """OCR reads "€117,97" as one word: the sign's shape (taller than the digits) is not a digit."""
+    """OCR reads "€117,97" or "EUR929,87" as one word: the sign's or code's shapes are not digits."""
     grey, box = scanned(text)
     digit = odd_digit(grey, box, text)
     assert digit is not None and digit.deviation < 0.05
 
 
-def test_a_retyped_digit_after_a_currency_sign_is_found() -> None:
-    text = "€871,04"
-    data, box = number_scan(text, retyped=(1, 0.8, 3))
+@pytest.mark.parametrize(("text", "retyped"), [("€871,04", 1), ("EUR871,04", 3)])
+def test_a_retyped_digit_after_a_currency_sign_is_found(text: str, retyped: int) -> None:
+    data, box = number_scan(text, retyped=(retyped, 0.8, 3))
     digit = odd_digit(load_grey(data), box, text)
     assert digit is not None and digit.index == 0 and digit.deviation > 0.15
 
