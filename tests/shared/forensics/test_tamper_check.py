@@ -9,7 +9,6 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pikepdf
 import pytest
 
@@ -19,9 +18,7 @@ from shared.adapters.local.sqlite import SqliteRepository
 from shared.checks import run_checks
 from shared.documents.content import ContentKind, DocumentContent, Page, Word
 from shared.domain import Finding, InvoiceRecord, Severity
-from shared.forensics.check import OriginalDocument, _misfit, check_tampering
-from shared.forensics.glyphs import PrintedNumber
-from shared.forensics.typeset import AmountFit
+from shared.forensics.check import OriginalDocument, check_tampering
 from shared.pipeline import classify_and_extract, read_document
 from shared.settings import Settings
 from tests.factories import document
@@ -346,13 +343,3 @@ def test_an_amount_retyped_in_another_font_counts_with_tile_support(
         (amount,) = finding.evidence["amounts"]
         assert amount["text"] == "1,234.50"
         assert amount["unlike_twins"] >= 2.5 * amount["others_unlike_twins"]
-
-
-@pytest.mark.parametrize(
-    ("unlike", "usual", "another_font"),
-    [(0.27, 0.06, True), (0.27, 0.12, False), (0.22, 0.05, False)],  # at 2.5 x the page's, from 0.25 up
-)
-def test_digits_unlike_their_twins_read_as_another_font(unlike: float, usual: float, another_font: bool) -> None:
-    number = PrintedNumber(*(np.array([1.0, 2.0, 3.0]) for _ in range(4)), split=np.zeros(3, dtype=bool))
-    fit = AmountFit(number, None, None, None, None, unlike, usual)
-    assert any("another font" in reason for reason in _misfit(fit)) is another_font
