@@ -25,6 +25,7 @@ from shared.domain import (
     ExtractionStatus,
     InvoiceRecord,
     InvoiceStatus,
+    in_time_order,
     utcnow,
 )
 from shared.services import Services, get_services
@@ -268,7 +269,7 @@ def render_report(payload: dict[str, Any]) -> dict[str, Any]:
     from shared.reports.page_image import report_pages
 
     pages = report_pages(services.blobs, record, services.settings.max_pages)
-    pdf = render_approval_report(record, services.repo.audit_trail(record.id), page_images=pages)
+    pdf = render_approval_report(record, in_time_order(services.repo.audit_trail(record.id)), page_images=pages)
     name = f"reports/{record.id}.pdf"
     if not services.blobs.exists(name):  # a retried activity keeps the first: reports are write-once
         services.blobs.put(name, pdf, "application/pdf")

@@ -26,7 +26,7 @@ from shared.auth import Principal, Role
 from shared.checks.risk import RISK_BANDS
 from shared.dashboard.render import page
 from shared.documents.content import read_cached_content
-from shared.domain import HEADER_FIELDS, InvoiceRecord, InvoiceStatus
+from shared.domain import HEADER_FIELDS, InvoiceRecord, InvoiceStatus, in_time_order
 from shared.reports.page_image import LOW_CONFIDENCE, page_boxes, page_count
 from shared.services import get_services
 
@@ -152,7 +152,7 @@ async def invoice_page(req: PageRequest) -> ApiResponse:
         summary=summarise(record),
         fields=field_rows(record),
         line_items=[item.as_label() for item in (record.extraction.line_items if record.extraction else [])],
-        audit=services.repo.audit_trail(record.id),
+        audit=in_time_order(services.repo.audit_trail(record.id)),
         awaiting=awaiting,
         level=level,
         expected_approver=expected,

@@ -25,6 +25,7 @@ from shared.domain.models import (
     Severity,
     Source,
     Vendor,
+    in_time_order,
     utcnow,
 )
 
@@ -53,5 +54,6 @@ __all__ = [
     "Severity",
     "Source",
     "Vendor",
+    "in_time_order",
     "utcnow",
 ]

@@ -260,6 +260,14 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+def in_time_order(entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Audit entries by their time, append order among equal times: how people read a trail. The
+    trail itself is kept in append order, and two writers can append out of time order: the approvals
+    API stamps a decision when it arrives, delivers it, then appends it, and the orchestration may
+    append "decision recorded" in between."""
+    return sorted(entries, key=lambda entry: entry.at if entry.at.tzinfo else entry.at.replace(tzinfo=UTC))
+
+
 class MailContext(BaseModel):
     """Where a document came from: the mail that carried it (empty for uploads / files)."""
 
