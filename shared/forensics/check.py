@@ -300,9 +300,8 @@ def _widened(grey: np.ndarray, boxes: list[Box], chosen: list[int]) -> list[Box]
     up to the next words on their line."""
     widened = list(boxes)
     for i in chosen:
-        x0, top, x1, bottom = boxes[i]
-        middle, height = (top + bottom) / 2, bottom - top
-        line = [box for k, box in enumerate(boxes) if k != i and abs((box[1] + box[3]) / 2 - middle) < 0.5 * height]
+        x0, _, x1, _ = boxes[i]
+        line = [box for k, box in enumerate(boxes) if k != i and _on_line(box, boxes[i])]
         left = max((box[2] for box in line if (box[0] + box[2]) / 2 < x0), default=0.0)
         right = min((box[0] for box in line if (box[0] + box[2]) / 2 > x1), default=float(grey.shape[1]))
         widened[i] = widened_to_glyphs(grey, boxes[i], min(left, x0), max(right, x1))
@@ -319,10 +318,8 @@ def _beside_keys(chosen: list[int], boxes: list[Box], keyed: set[int]) -> list[b
 
     def beside(i: int) -> bool:
         x0, top, x1, bottom = boxes[i]
-        height, middle = bottom - top, (top + bottom) / 2
         return any(
-            abs((boxes[k][1] + boxes[k][3]) / 2 - middle) < 0.5 * height
-            and min(abs(boxes[k][0] - x1), abs(x0 - boxes[k][2])) < height
+            _on_line(boxes[k], boxes[i]) and min(abs(boxes[k][0] - x1), abs(x0 - boxes[k][2])) < bottom - top
             for k in keys
             if k != i
         )
@@ -359,9 +356,13 @@ def _follows(first: Box, second: Box, reach: float) -> bool:
     """``second`` starts where ``first`` ends on its line (a fifth of its height back, at most ``reach``
     heights on): the next word of one printed token."""
     _, top, x1, bottom = first
-    height, middle = bottom - top, (top + bottom) / 2
-    left, upper, _, lower = second
-    return x1 - 0.2 * height <= left <= x1 + reach * height and abs((upper + lower) / 2 - middle) < 0.5 * height
+    height = bottom - top
+    return x1 - 0.2 * height <= second[0] <= x1 + reach * height and _on_line(second, first)
+
+
+def _on_line(box: Box, word: Box) -> bool:
+    """``box`` is on ``word``'s line: its centre is less than half ``word``'s height from ``word``'s."""
+    return abs((box[1] + box[3]) / 2 - (word[1] + word[3]) / 2) < 0.5 * (word[3] - word[1])
 
 
 def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:
