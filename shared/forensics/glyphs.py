@@ -26,7 +26,7 @@ from shared.forensics.tokens import CURRENCY_SIGNS, digits
 
 MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges mean little
 MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
-TALL = 0.6  # a shape at least this share of the tallest one is a digit; commas and dots are shorter
+TALL = 0.6  # a shape at least this share of the usual tall one is a digit; commas and dots are shorter
 MIN_CONTRAST = 50  # grey levels between ink and paper, else the print is too faint to measure
 # Digits and the short marks between them, with at most one currency sign or ISO code before or after
 # them (OCR often reads "€117,97" or "EUR929,87" as one word): the sign's or code's own shapes are left
@@ -46,6 +46,7 @@ GLYPH_GAP = 0.3
 GLYPH_REACH = 1.5
 GLYPH_TALL = 0.5  # of the word's tallest glyph: shorter shapes (dots, commas, dashes) do not widen a box
 GLYPH_WIDE = 1.2  # of its own height: a wider shape is a shaded cell's noise or a rule, not a glyph
+GLYPH_SIZED = 0.4  # of the page's usual word box height: a box moves only onto shapes at least this tall
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,36 @@ def widened_to_glyphs(grey: np.ndarray, box: Box, left_limit: float, right_limit
     return (float(x0), top, float(x1), bottom)
 
 
+def moved_to_glyphs(grey: np.ndarray, box: Box, usual: float) -> Box:
+    """``box`` moved onto its glyphs' rows when it holds none of them whole: OCR takes a word's rows from
+    the strongest run of ink in its line's crop, which a rule above or below the line can win (a box on
+    the rule and the glyphs' top, the glyphs under it). The glyphs are the whole shapes, no wider than
+    ``GLYPH_WIDE`` of their height, centred in the box's columns within ``usual`` (the page's usual word
+    height) above or below it; the box takes the rows of those nearest its centre."""
+    x0, top, x1, bottom = box
+    crop = ink_crop(grey, (x0, top - usual, x1, bottom + usual), 0.0)
+    if crop is None:
+        return box
+    pieces = [
+        (upper + crop.top, lower + crop.top)
+        for left, right, upper, lower, _ in ink_pieces(crop.ink)
+        if x0 <= (left + right) / 2 + crop.left <= x1 and right - left <= GLYPH_WIDE * (lower - upper)
+    ]
+    tallest = max((lower - upper for upper, lower in pieces), default=0)
+    if tallest < GLYPH_SIZED * usual:  # commas and specks only: no glyph to move onto
+        return box
+    glyphs = [(upper, lower) for upper, lower in pieces if lower - upper >= GLYPH_TALL * tallest]
+    pad = 0.25 * (bottom - top)  # as measured: the digits' crop is padded by a quarter of the box height
+    if not glyphs or any(upper >= top - pad and lower <= bottom + pad for upper, lower in glyphs):
+        return box
+    centre = (top + bottom) / 2
+    upper, lower = min(glyphs, key=lambda rows: abs((rows[0] + rows[1]) / 2 - centre))
+    if abs((upper + lower) / 2 - centre) > usual:
+        return box
+    line = [(a, b) for a, b in glyphs if a < lower and b > upper]  # the nearest glyph's line
+    return (x0, float(min(a for a, _ in line)), x1, float(max(b for _, b in line)))
+
+
 def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = MIN_DIGITS) -> PrintedNumber | None:
     """The digits of the plain number printed in ``box``; None when it has fewer than ``min_digits``
     digits, holds more than digits and separators, or cannot be measured reliably."""
@@ -247,22 +278,25 @@ Shape = tuple[int, int, int, int]  # columns x0, x1 and rows top, bottom (exclus
 
 def _digit_shapes(ink: np.ndarray, level: float = 0.5) -> list[Shape]:
     """The digits' ink shapes, left to right: connected shapes at ``level`` of contrast (half by
-    default) at least ``TALL`` of the tallest, plus glyphs broken in two (thin strokes: two stacked
+    default) at least ``TALL`` of the usual tall one, plus glyphs broken in two (thin strokes: two stacked
     pieces in the same columns). Shapes cut by the crop's top or bottom belong to the lines above or
     below and are left out."""
     pieces = ink_pieces(ink, level)
     if not pieces:
         return []
-    tallest = max(p[3] - p[2] for p in pieces)
-    shapes = [p[:4] for p in pieces if p[3] - p[2] >= TALL * tallest]
-    short = [p for p in pieces if p[3] - p[2] < TALL * tallest]
+    # The usual tall shape, not the tallest: a "$" or a parenthesis outgrows the digits, and a digit
+    # retyped a third smaller must still count as one.
+    heights = [p[3] - p[2] for p in pieces]
+    tall = round(float(np.median([h for h in heights if h >= max(heights) / 2])))
+    shapes = [p[:4] for p in pieces if p[3] - p[2] >= TALL * tall]
+    short = [p for p in pieces if p[3] - p[2] < TALL * tall]
     used: set[int] = set()
     for a, first in enumerate(short):
         for b in range(a + 1, len(short)):
             second = short[b]
             if a in used or b in used:
                 continue
-            if _stacked(first, second, tallest):
+            if _stacked(first, second, tall):
                 shapes.append(
                     (
                         min(first[0], second[0]),

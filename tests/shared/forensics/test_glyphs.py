@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shared.forensics.glyphs import odd_digit, widened_to_glyphs
+from shared.forensics.glyphs import moved_to_glyphs, odd_digit, widened_to_glyphs
 from shared.forensics.image import Box, load_grey
 from tests.shared.forensics.scans import number_scan
 
@@ -101,6 +101,13 @@ def test_a_retyped_digit_after_a_currency_sign_is_found(text: str, retyped: int)
     assert digit is not None and digit.index == 0 and digit.deviation > 0.15
 
 
+def test_a_digit_retyped_a_third_smaller_beside_a_tall_sign_is_measured() -> None:
+    """The "$" outgrows the digits: a digit two thirds their height is still a digit, not a comma."""
+    data, box = number_scan("$579.84", retyped=(1, 0.68, 4))
+    digit = odd_digit(load_grey(data), box, "$579.84")
+    assert digit is not None and digit.index == 0 and digit.deviation > 0.25
+
+
 def test_digits_the_blur_joined_are_split_and_measured() -> None:
     """Tight type and a soft scan join neighbouring digits into one ink shape; each is still measured."""
     from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -174,3 +181,30 @@ def test_a_wide_blot_beside_a_number_does_not_widen_its_box() -> None:
     middle = int((top + bottom) / 2)
     grey[middle - 7 : middle + 7, int(x0) - 24 : int(x0) - 4] = 30  # 20 px wide, 14 tall
     assert widened_to_glyphs(grey, box, 0.0, float(grey.shape[1]))[0] >= x0 - 2
+
+
+def _under_a_rule(text: str) -> tuple[np.ndarray, Box, Box]:
+    """The scan of ``text`` with a rule printed over it (a total under its sum line), the number's box,
+    and the box OCR can give it: on the rule and the gap under it, the glyphs below."""
+    scan, box = scanned(text)
+    grey = scan.copy()
+    x0, top, x1, _ = box
+    grey[int(top) - 9 : int(top) - 5, int(x0) - 6 : int(x1) + 6] = 30
+    return grey, box, (x0, top - 12, x1, top - 1)
+
+
+def test_a_box_on_the_rule_above_its_number_is_moved_onto_the_glyphs() -> None:
+    grey, box, on_rule = _under_a_rule("117,97")
+    _, top, _, bottom = moved_to_glyphs(grey, on_rule, box[3] - box[1])
+    assert abs(top - box[1]) <= 3 and abs(bottom - box[3]) <= 3
+
+
+def test_a_box_holding_its_glyphs_is_not_moved() -> None:
+    grey, box, _ = _under_a_rule("117,97")
+    assert moved_to_glyphs(grey, box, box[3] - box[1]) == box
+
+
+def test_a_box_is_not_moved_to_glyphs_beyond_a_word_height() -> None:
+    grey, _, on_rule = _under_a_rule("117,97")
+    far = (on_rule[0], on_rule[1] - 20, on_rule[2], on_rule[3] - 20)  # blank paper, the number 30 px below
+    assert moved_to_glyphs(grey, far, 10.0) == far
