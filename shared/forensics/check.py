@@ -24,11 +24,11 @@ from shared.domain import Finding, InvoiceRecord, Severity, Source
 from shared.domain.keys import vendor_key
 from shared.extraction.normalize import currency_from_token, is_whole_amount
 from shared.forensics.findings import pdf_findings, producer_tool
-from shared.forensics.glyphs import OddDigit, odd_digit_of, widened_to_glyphs
+from shared.forensics.glyphs import OddDigit, moved_to_glyphs, odd_digit_of, widened_to_glyphs
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop
 from shared.forensics.profile import load_profile, remember
-from shared.forensics.tokens import DIGIT, digits, is_amount, is_key_token, scan_targets
+from shared.forensics.tokens import DIGIT, as_digits, digits, is_amount, is_key_token, scan_targets
 from shared.forensics.typeset import AmountFit, amount_fits
 from shared.ports import Repository
 from shared.settings import Settings
@@ -281,23 +281,57 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
     targets = [boxes[i] for i in chosen]
     features = region_features(grey, targets, boxes) if with_features and targets else None
     whole = _whole_amounts(boxes, words)
-    measured = amount_fits(grey, boxes, words, [i for i in chosen if is_amount(words[i]) or i in whole])
-    fits = [measured.get(i) for i in chosen]
+    readings = [as_digits(word) for word in words]  # a retyped digit OCR read as a letter is still measured
+    pieces = _amount_pieces(boxes, readings)
+    amounts, amount_boxes, of = _joined(readings, boxes, pieces)
+    measured = amount_fits(grey, amount_boxes, amounts, [i for i in chosen if is_amount(amounts[i]) or i in whole])
+    fits = [measured.get(of.get(i, i)) for i in chosen]
+    digits_out = {i: odd_digit_of(fit.number) for i, fit in measured.items()}  # each amount measured once
     return _ScanEvidence(
         targets,
-        [words[i] for i in chosen],
+        [amounts[of.get(i, i)] if i in of else words[i] for i in chosen],
         boxes,
         features,
-        [None if fit is None else odd_digit_of(fit.number) for fit in fits],  # each amount measured once
+        [digits_out.get(of.get(i, i)) for i in chosen],
         fits,
-        _beside_keys(chosen, boxes, _key_words(boxes, words) | whole),
+        _beside_keys(chosen, boxes, _key_words(boxes, readings) | whole),
         (int(grey.shape[0]), int(grey.shape[1])),
     )
 
 
+def _joined(
+    words: list[str], boxes: list[Box], pieces: list[tuple[int, int]]
+) -> tuple[list[str], list[Box], dict[int, int]]:
+    """The page's words with each amount OCR read in two pieces (``_amount_pieces``) as one word: the
+    first piece's text and box become the whole amount's, the second's text is left empty (nothing to
+    measure twice); and which word each piece's amount now is."""
+    texts, joined = list(words), list(boxes)
+    of: dict[int, int] = {}
+    for i, j in pieces:
+        texts[i], texts[j] = words[i] + words[j], ""
+        joined[i] = (
+            min(boxes[i][0], boxes[j][0]),
+            min(boxes[i][1], boxes[j][1]),
+            max(boxes[i][2], boxes[j][2]),
+            max(boxes[i][3], boxes[j][3]),
+        )
+        of[i] = of[j] = i
+    return texts, joined, of
+
+
 def _widened(grey: np.ndarray, boxes: list[Box], chosen: list[int]) -> list[Box]:
-    """The chosen words' boxes widened over glyphs OCR left outside them (``glyphs.widened_to_glyphs``),
-    up to the next words on their line."""
+    """The chosen words' boxes moved onto their glyphs' rows where OCR's box holds none of them
+    (``glyphs.moved_to_glyphs``) and no other word's box is there, then widened over glyphs OCR left outside them
+    (``glyphs.widened_to_glyphs``), up to the next words on their line."""
+    usual = float(np.median([bottom - top for _, top, _, bottom in boxes])) if boxes else 0.0
+    boxes = list(boxes)
+    for i in chosen:
+        moved = moved_to_glyphs(grey, boxes[i], usual)
+        if not any(
+            k != i and _on_line(moved, box) and min(moved[2], box[2]) > max(moved[0], box[0])
+            for k, box in enumerate(boxes)
+        ):
+            boxes[i] = moved  # unless another word is there: its glyphs are that word's (thermal print breaks up)
     widened = list(boxes)
     for i in chosen:
         x0, _, x1, _ = boxes[i]
@@ -328,15 +362,31 @@ def _beside_keys(chosen: list[int], boxes: list[Box], keyed: set[int]) -> list[b
 
 
 def _key_words(boxes: list[Box], words: list[str]) -> set[int]:
-    """The key tokens (amounts, IBAN parts), and both pieces of an amount OCR read as two words on one
-    line ("7" ".904,94"): a retyped digit the editor set a little apart is read that way."""
+    """The key tokens (amounts, IBAN parts), and both pieces of an amount OCR read as two words
+    (``_amount_pieces``)."""
     keys = {i for i, word in enumerate(words) if is_key_token(word)}
-    pieces = [i for i, word in enumerate(words) if i not in keys and DIGIT.search(word)]
+    return keys.union(*_amount_pieces(boxes, words))
+
+
+def _amount_pieces(boxes: list[Box], words: list[str]) -> list[tuple[int, int]]:
+    """Pairs of words OCR read apart that print one amount together, the second right after the first
+    on its line ("7" ".904,94", "$5" "79.84"): a retyped digit the editor set a little apart is read
+    that way. Two amounts side by side are two amounts; each word is in one pair at most."""
+    pairs: list[tuple[int, int]] = []
+    used: set[int] = set()
+    pieces = [i for i, word in enumerate(words) if DIGIT.search(word)]
     for i in pieces:
         for j in pieces:
-            if j != i and _follows(boxes[i], boxes[j], 0.5) and is_amount(words[i] + words[j]):
-                keys |= {i, j}
-    return keys
+            if (
+                j != i
+                and not used & {i, j}
+                and _follows(boxes[i], boxes[j], 0.5)
+                and not (is_amount(words[i]) and is_amount(words[j]))
+                and is_amount(words[i] + words[j])
+            ):
+                pairs.append((i, j))
+                used |= {i, j}
+    return pairs
 
 
 def _whole_amounts(boxes: list[Box], words: list[str]) -> set[int]:
@@ -503,11 +553,13 @@ def _odd_digits(
     somewhat unusual (``_digit_support``): two independent traces of one retyped digit. Either alone is
     too weak at scan resolution (bench.fraud_suite, SROIE receipts); amounts the model flagged already
     are left to ``_edited_regions``."""
-    out_of_line = [
-        (text, digit, score)
-        for text, digit, score in zip(evidence.texts, evidence.odd_digits, scores, strict=True)
-        if digit is not None and _out_of_line(digit)
-    ]
+    out_of_line = _once_per_amount(
+        [
+            (text, digit, score)
+            for text, digit, score in zip(evidence.texts, evidence.odd_digits, scores, strict=True)
+            if digit is not None and _out_of_line(digit)
+        ]
+    )
     lone = len(out_of_line) == 1
     odd = [
         (text, digit, score)
@@ -554,6 +606,20 @@ def _odd_digits(
     ]
 
 
+M = TypeVar("M")
+
+
+def _once_per_amount(rows: list[tuple[str, M, float]]) -> list[tuple[str, M, float]]:
+    """(text, measurement, tile score) rows with one row per measured amount: the pieces OCR read one
+    amount as share its measurement (``_joined``), and the amount counts once, with its best-scored tiles."""
+    best: dict[int, tuple[str, M, float]] = {}
+    for row in rows:
+        kept = best.get(id(row[1]))
+        if kept is None or row[2] > kept[2]:
+            best[id(row[1])] = row
+    return list(best.values())
+
+
 def _digit_support(text: str, lone: bool) -> float:
     """The share of the model's threshold an amount's tiles need to back its odd digit."""
     return LONE_DIGIT_SUPPORT if lone and len(digits(text)) >= LONE_DIGITS else DIGIT_SUPPORT
@@ -571,12 +637,16 @@ def _retyped_amounts(
     finds somewhat unusual. Amounts the model or the odd-digit check already reported are left to them."""
     found = [
         (text, fit, score, reasons)
-        for text, fit, digit, score in zip(evidence.texts, evidence.fits, evidence.odd_digits, scores, strict=True)
-        if fit is not None
-        and score < threshold
-        and not (digit is not None and _out_of_line(digit))
-        and (reasons := _misfit(fit))
-        and score >= _amount_support(reasons) * threshold
+        for text, fit, score in _once_per_amount(
+            [
+                (text, fit, score)
+                for text, fit, digit, score in zip(
+                    evidence.texts, evidence.fits, evidence.odd_digits, scores, strict=True
+                )
+                if fit is not None and not (digit is not None and _out_of_line(digit))
+            ]
+        )
+        if score < threshold and (reasons := _misfit(fit)) and score >= _amount_support(reasons) * threshold
     ]
     if not found:
         return []

@@ -46,6 +46,13 @@ def is_key_token(text: str) -> bool:
     )
 
 
+def as_digits(text: str) -> str:
+    """``text`` with its look-alike letter taken for its digit when it is a misread amount
+    (``_misread_amount``): the digits a forger may have retyped are measured as digits ("€g17,97" is
+    measured as "€917,97"); any other text unchanged."""
+    return text.translate(DIGIT_LOOKALIKES) if _misread_amount(text.strip()) else text
+
+
 def _misread_amount(text: str) -> bool:
     """An amount with one of its digits read as a look-alike letter; the other digits are read as digits
     (at least two), so words and codes do not become amounts."""

@@ -132,6 +132,21 @@ def test_a_squashed_ocr_box_is_redrawn_around_its_glyphs() -> None:
     assert boxes[-1] == (120.0, 199.0 - 30.0, 180.0, 199.0 + 30.0)  # 1.5 x the median height (40 px), same centre
 
 
+def test_a_box_is_moved_onto_glyphs_no_other_word_holds() -> None:
+    """A box that holds none of its glyphs whole moves onto the nearest ones, unless another word's box
+    is there: on thermal receipts the print breaks into pieces, and the glyphs near are the next line's."""
+    from shared.forensics.check import _widened
+    from shared.forensics.image import load_grey
+
+    data, (above, number) = numbers_scan(["1,33", "2,40"])
+    grey = load_grey(data)
+    inside = (number[0], above[1] + 5, number[2], above[1] + 12)  # on the glyphs of the line above
+    elsewhere = (300.0, 10.0, 330.0, 30.0)
+    assert _widened(grey, [above, inside, elsewhere], [1])[1] == inside
+    _, top, _, bottom = _widened(grey, [elsewhere, inside, elsewhere], [1])[1]
+    assert (top, bottom) == (above[1], above[3] - 3)  # the digits' rows, the comma's tail left out
+
+
 class _Scores:
     """The tile model's answer, fixed: the rule that joins it with the digit measure is under test."""
 
@@ -227,6 +242,44 @@ def test_a_retyped_digit_ocr_left_outside_its_word_box_is_measured(scan_findings
     assert [f.code for f in findings] == ["tamper.image.odd_digit"]
     ((left, _, _, _),) = [location["bbox"] for location in findings[0].evidence["locations"]]
     assert left < x0 + 14  # the retyped digit itself, left of OCR's box
+
+
+@pytest.mark.parametrize("split", [2, 3])
+def test_an_amount_ocr_read_in_two_pieces_is_measured_whole(split: int, scan_findings: ScanFindings) -> None:
+    """OCR read "$579.84" as "$5" "79.84" (the retyped "5" set a little apart) or "$57" "9.84": the
+    pieces are measured as one amount, and it counts once."""
+    data, (x0, top, x1, bottom) = number_scan("$579.84", retyped=(1, 0.68, 4))
+    text = "$579.84"
+    cut = x0 + (x1 - x0) * split / len(text)
+    words = [(text[:split], (x0, top, cut - 1, bottom)), (text[split:], (cut + 1, top, x1, bottom))]
+    findings = scan_findings(data, words, (400, 100), 0.5)
+    assert [f.code for f in findings] == ["tamper.image.odd_digit"]
+    (amount,) = findings[0].evidence["amounts"]
+    assert amount["text"] == text and amount["only_amount_out_of_line"] is True
+
+
+def test_a_retyped_digit_under_a_rule_ocr_boxed_on_the_rule_is_measured(scan_findings: ScanFindings) -> None:
+    """A total under its sum line: OCR's box holds the rule and the gap under it, the digits below."""
+    from PIL import Image, ImageDraw
+
+    data, (x0, top, x1, bottom) = number_scan("871,04", retyped=(0, 0.8, 3))
+    page = Image.open(io.BytesIO(data))
+    ImageDraw.Draw(page).rectangle((x0 - 6, top - 9, x1 + 6, top - 6), fill=30)
+    buffer = io.BytesIO()
+    page.save(buffer, format="JPEG", quality=90)
+    words = [("Total", (2.0, top, 36.0, bottom)), ("871,04", (x0, top - 12, x1, top - 1))]
+    findings = scan_findings(buffer.getvalue(), words, (400, 100), 0.5)
+    assert [f.code for f in findings] == ["tamper.image.odd_digit"]
+
+
+@pytest.mark.parametrize(("read", "codes"), [("g71,04", ["tamper.image.odd_digit"]), ("Bg1,04", [])])
+def test_a_retyped_digit_ocr_read_as_a_letter_is_measured(
+    read: str, codes: list[str], scan_findings: ScanFindings
+) -> None:
+    """OCR read the retyped "8" as "g": the word is still an amount, and its digits are measured. Two
+    letters make a word, not a misread amount."""
+    data, box = number_scan("871,04", retyped=(0, 0.8, 3))
+    assert [f.code for f in scan_findings(data, [(read, box)], (400, 100), 0.5)] == codes
 
 
 @pytest.mark.parametrize(("beside", "codes"), [("Rs", ["tamper.image.odd_digit"]), ("Nights", [])])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.forensics.tokens import is_amount, is_key_token, scan_targets
+from shared.forensics.tokens import as_digits, is_amount, is_key_token, scan_targets
 
 
 @pytest.mark.parametrize(
@@ -37,6 +37,17 @@ def test_iban_parts_are_key_tokens_and_scored_first() -> None:
 def test_an_amount_ocr_misread_by_one_digit_is_a_key_token(text: str) -> None:
     """A digit retyped in another font is often read as its look-alike letter."""
     assert is_key_token(text) and not is_amount(text)
+
+
+@pytest.mark.parametrize(("text", "measured"), [("€g17,97", "€917,97"), ("1O2,50", "102,50"), ("l29.99", "129.99")])
+def test_a_misread_amount_is_measured_as_its_digits(text: str, measured: str) -> None:
+    """The retyped digit OCR read as a letter is the one to measure, so it is measured as a digit."""
+    assert as_digits(text) == measured and is_amount(as_digits(text))
+
+
+@pytest.mark.parametrize("text", ["Bio", "SO,OO", "g1,OO", "Total:", "lg.12", "2022", "1,481.12"])
+def test_other_words_are_measured_as_read(text: str) -> None:
+    assert as_digits(text) == text
 
 
 @pytest.mark.parametrize("text", ["Bio", "SO,OO", "g1,OO", "Total:", "lg.12", "o.5O"])
