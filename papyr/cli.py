@@ -323,13 +323,14 @@ def status(
     json_output: JsonFlag = False,
     data_dir: DataDir = None,
 ) -> None:
-    """List invoices and their status, or show one with its findings and audit trail."""
+    """List invoices and their status, or show one with its findings and audit trail (in time order)."""
     from papyr.host import build_local_host
+    from shared.domain import in_time_order
 
     host = build_local_host(data_dir)
     if invoice_id:
         record = _find(host, invoice_id)
-        trail = host.services.repo.audit_trail(record.id)
+        trail = in_time_order(host.services.repo.audit_trail(record.id))
         if json_output:
             print(json.dumps({"invoice": record.model_dump(mode="json"),
                               "audit": [a.model_dump(mode="json") for a in trail]}))

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from shared.api.http import ApiContext, ApiRequest, ApiResponse
 from shared.auth import Principal
 from shared.checks.risk import RISK_BANDS, risk_band
-from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, utcnow
+from shared.domain import AuditEntry, InvoiceRecord, InvoiceStatus, in_time_order, utcnow
 from shared.ports import BlobNotFound
 from shared.services import get_services
 
@@ -237,7 +237,7 @@ async def get_invoice(request: ApiRequest, ctx: ApiContext) -> ApiResponse:
     record = load_record(request, "invoice")
     if isinstance(record, ApiResponse):
         return record
-    trail = get_services().repo.audit_trail(record.id)
+    trail = in_time_order(get_services().repo.audit_trail(record.id))  # as the dashboard shows it
     return ApiResponse.of_json(
         {
             "invoice": record.model_dump(mode="json"),

@@ -74,14 +74,16 @@ def test_get_returns_the_full_record_and_its_audit_trail(
         AuditEntry(at=datetime(2024, 3, 2, 9, 30, tzinfo=UTC), actor="papyr", action="received"),
         AuditEntry(at=datetime(2024, 3, 2, 9, 31, tzinfo=UTC), actor="papyr", action="extracted",
                    detail={"method": "text"}),
+        # appended after an entry it precedes (a decision stamped on arrival, appended late): shown in time order
+        AuditEntry(at=datetime(2024, 3, 2, 9, 30, 30, tzinfo=UTC), actor="papyr", action="checked"),
     ])
     response = call(get_invoice, orchestration, path={"invoice_id": record.id})
     assert response.status == 200
     payload = body(response)
     assert payload["invoice"] == json.loads(record.model_dump_json())
     assert payload["invoice"]["findings"][0]["code"] == "bank.iban_changed"
-    assert [entry["action"] for entry in payload["audit_trail"]] == ["received", "extracted"]
-    assert payload["audit_trail"][1]["detail"] == {"method": "text"}
+    assert [entry["action"] for entry in payload["audit_trail"]] == ["received", "checked", "extracted"]
+    assert payload["audit_trail"][2]["detail"] == {"method": "text"}
 
 
 def test_unknown_invoice_is_404_on_every_read_route(
