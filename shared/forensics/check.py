@@ -289,7 +289,7 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
     digits_out = {i: odd_digit_of(fit.number) for i, fit in measured.items()}  # each amount measured once
     return _ScanEvidence(
         targets,
-        [amounts[of.get(i, i)] if i in of else words[i] for i in chosen],
+        [amounts[of[i]] if i in of else words[i] for i in chosen],  # a split amount reads whole
         boxes,
         features,
         [digits_out.get(of.get(i, i)) for i in chosen],
