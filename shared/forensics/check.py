@@ -26,7 +26,7 @@ from shared.extraction.normalize import currency_from_token, is_whole_amount
 from shared.forensics.findings import pdf_findings, producer_tool
 from shared.forensics.glyphs import OddDigit, moved_to_glyphs, odd_digit_of, widened_to_glyphs
 from shared.forensics.image import Box
-from shared.forensics.models import PdfForensics, RenderedCrop
+from shared.forensics.models import PdfForensics, RenderedCrop, enclosing
 from shared.forensics.profile import load_profile, remember
 from shared.forensics.tokens import DIGIT, as_digits, digits, is_amount, is_key_token, scan_targets
 from shared.forensics.typeset import AmountFit, amount_fits
@@ -309,12 +309,7 @@ def _joined(
     of: dict[int, int] = {}
     for i, j in pieces:
         texts[i], texts[j] = words[i] + words[j], ""
-        joined[i] = (
-            min(boxes[i][0], boxes[j][0]),
-            min(boxes[i][1], boxes[j][1]),
-            max(boxes[i][2], boxes[j][2]),
-            max(boxes[i][3], boxes[j][3]),
-        )
+        joined[i] = enclosing(boxes[i], boxes[j])
         of[i] = of[j] = i
     return texts, joined, of
 

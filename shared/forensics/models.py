@@ -11,6 +11,11 @@ from pydantic import BaseModel, Field
 Box = tuple[float, float, float, float]
 
 
+def enclosing(a: Box, b: Box) -> Box:
+    """The smallest box holding both."""
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
 class TextChange(BaseModel):
     """Words that appeared or disappeared on one page between two revisions."""
 

@@ -19,7 +19,7 @@ import numpy as np
 import pdfplumber
 import pypdfium2
 
-from shared.forensics.models import Box, CharRun, HiddenText, Overprint, RenderedCrop
+from shared.forensics.models import Box, CharRun, HiddenText, Overprint, RenderedCrop, enclosing
 from shared.forensics.tokens import is_amount
 
 RENDER_SCALE = 2.0  # 144 dpi: an 8 pt glyph is ~16 px high, enough to tell a glyph from a flat area
@@ -152,11 +152,11 @@ def _overprints(chars: list[dict[str, Any]], number: int) -> list[Overprint]:
         return []
     groups: list[tuple[Box, set[int], set[int]]] = []
     for under, over in clashes:
-        box = _union(tuple(boxes[under]), tuple(boxes[over]))
+        box = enclosing(tuple(boxes[under]), tuple(boxes[over]))
         for k, (group_box, unders, overs) in enumerate(groups):
             near = abs(group_box[1] - box[1]) < 3 and box[0] <= group_box[2] + 12 and box[2] >= group_box[0] - 12
             if near:
-                groups[k] = (_union(group_box, box), unders | {under}, overs | {over})
+                groups[k] = (enclosing(group_box, box), unders | {under}, overs | {over})
                 break
         else:
             groups.append((box, {under}, {over}))
@@ -225,12 +225,8 @@ def _annotations_over_amounts(page: Any, number: int) -> list[Overprint]:
             if _overlap(box, word_box) >= 0.5:
                 contents = str(annot.get("contents") or "").strip()[:80]
                 over = f"{subtype} annotation" + (f": {contents}" if contents else "")
-                found.append(Overprint(page=number, under=word["text"], over=over, box=_union(box, word_box)))
+                found.append(Overprint(page=number, under=word["text"], over=over, box=enclosing(box, word_box)))
     return found
-
-
-def _union(a: Box, b: Box) -> Box:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def _family(fontname: str) -> str:
