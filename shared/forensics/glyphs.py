@@ -15,6 +15,7 @@ digit, or digits under ``MIN_HEIGHT_PX`` are not measured at all: no measurement
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -164,34 +165,50 @@ def widened_to_glyphs(grey: np.ndarray, box: Box, left_limit: float, right_limit
     return (float(x0), top, float(x1), bottom)
 
 
-def moved_to_glyphs(grey: np.ndarray, box: Box, usual: float) -> Box:
+def moved_to_glyphs(grey: np.ndarray, box: Box, usual: float, others: Sequence[Box] = ()) -> Box:
     """``box`` moved onto its glyphs' rows when it holds none of them whole: OCR takes a word's rows from
     the strongest run of ink in its line's crop, which a rule above or below the line can win (a box on
     the rule and the glyphs' top, the glyphs under it). The glyphs are the whole shapes, no wider than
     ``GLYPH_WIDE`` of their height, centred in the box's columns within ``usual`` (the page's usual word
-    height) above or below it; the box takes the rows of those nearest its centre."""
+    height) above or below it; the box takes the rows of those nearest its centre.
+
+    A box that holds its glyphs and also glyphs inside ``others`` (the page's other word boxes) is cut to
+    its own: a box on a rule, redrawn a word and a half tall (``check.page_boxes``), can reach the number
+    printed over the rule, and measuring both lines as one number measures nothing."""
     x0, top, x1, bottom = box
     crop = ink_crop(grey, (x0, top - usual, x1, bottom + usual), 0.0)
     if crop is None:
         return box
     pieces = [
-        (upper + crop.top, lower + crop.top)
+        (left + crop.left, right + crop.left, upper + crop.top, lower + crop.top)
         for left, right, upper, lower, _ in ink_pieces(crop.ink)
         if x0 <= (left + right) / 2 + crop.left <= x1 and right - left <= GLYPH_WIDE * (lower - upper)
     ]
-    tallest = max((lower - upper for upper, lower in pieces), default=0)
+    tallest = max((lower - upper for _, _, upper, lower in pieces), default=0)
     if tallest < GLYPH_SIZED * usual:  # commas and specks only: no glyph to move onto
         return box
-    glyphs = [(upper, lower) for upper, lower in pieces if lower - upper >= GLYPH_TALL * tallest]
+    glyphs = [piece for piece in pieces if piece[3] - piece[2] >= GLYPH_TALL * tallest]
     pad = 0.25 * (bottom - top)  # as measured: the digits' crop is padded by a quarter of the box height
-    if not glyphs or any(upper >= top - pad and lower <= bottom + pad for upper, lower in glyphs):
+    held = [glyph for glyph in glyphs if glyph[2] >= top - pad and glyph[3] <= bottom + pad]
+    own = [glyph for glyph in held if not any(_inside(glyph, other) for other in others)]
+    if own and len(own) < len(held):
+        upper, lower = min(glyph[2] for glyph in own), max(glyph[3] for glyph in own)
+        if all(glyph[3] <= upper or glyph[2] >= lower for glyph in held if glyph not in own):
+            return (x0, float(upper), x1, float(lower))  # the other word's glyphs are on another line
+    if not glyphs or held:
         return box
     centre = (top + bottom) / 2
-    upper, lower = min(glyphs, key=lambda rows: abs((rows[0] + rows[1]) / 2 - centre))
+    _, _, upper, lower = min(glyphs, key=lambda glyph: abs((glyph[2] + glyph[3]) / 2 - centre))
     if abs((upper + lower) / 2 - centre) > usual:
         return box
-    line = [(a, b) for a, b in glyphs if a < lower and b > upper]  # the nearest glyph's line
+    line = [(a, b) for _, _, a, b in glyphs if a < lower and b > upper]  # the nearest glyph's line
     return (x0, float(min(a for a, _ in line)), x1, float(max(b for _, b in line)))
+
+
+def _inside(glyph: tuple[int, int, int, int], box: Box) -> bool:
+    """The glyph (columns, rows) lies in ``box``: its centre row within the box's rows, its columns overlapping."""
+    left, right, upper, lower = glyph
+    return box[0] < right and box[2] > left and box[1] <= (upper + lower) / 2 <= box[3]
 
 
 def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = MIN_DIGITS) -> PrintedNumber | None:
