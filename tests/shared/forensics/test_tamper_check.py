@@ -9,6 +9,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pikepdf
 import pytest
 
@@ -18,7 +19,9 @@ from shared.adapters.local.sqlite import SqliteRepository
 from shared.checks import run_checks
 from shared.documents.content import ContentKind, DocumentContent, Page, Word
 from shared.domain import Finding, InvoiceRecord, Severity
-from shared.forensics.check import OriginalDocument, check_tampering
+from shared.forensics.check import AMOUNT_SUPPORT, LEANING_SUPPORT, OriginalDocument, _misfit, check_tampering
+from shared.forensics.glyphs import PrintedNumber
+from shared.forensics.typeset import AmountFit
 from shared.pipeline import classify_and_extract, read_document
 from shared.settings import Settings
 from tests.factories import document
@@ -146,6 +149,21 @@ def test_a_box_is_moved_onto_glyphs_no_other_word_holds() -> None:
     _, top, _, bottom = _widened(grey, [elsewhere, inside, elsewhere], [1])[1]
     assert (top, bottom) == (above[1], above[3] - 3)  # the digits' rows, the comma's tail left out
 
+
+
+def test_a_box_reaching_another_words_line_is_cut_to_its_own_glyphs() -> None:
+    """A box OCR drew on a rule, redrawn a word and a half tall, reaches the number over the rule: the
+    number's box is that word's, so the box keeps only the glyphs under it."""
+    from shared.forensics.check import _widened
+    from shared.forensics.image import load_grey
+
+    data, (above, number) = numbers_scan(["49,99", "79,99"])
+    grey = load_grey(data)
+    reaching = (number[0], above[1] - 1, number[2], number[3])  # holds both lines' glyphs whole
+    elsewhere = (300.0, 10.0, 330.0, 30.0)
+    _, top, _, bottom = _widened(grey, [above, reaching], [1])[1]
+    assert abs(top - number[1]) <= 2 and abs(bottom - (number[3] - 3)) <= 2  # the digits' rows, the comma's tail out
+    assert _widened(grey, [elsewhere, reaching], [1])[1] == reaching  # no word there: both lines may be its own
 
 class _Scores:
     """The tile model's answer, fixed: the rule that joins it with the digit measure is under test."""
@@ -396,3 +414,26 @@ def test_an_amount_retyped_in_another_font_counts_with_tile_support(
         (amount,) = finding.evidence["amounts"]
         assert amount["text"] == "1,234.50"
         assert amount["unlike_twins"] >= 2.5 * amount["others_unlike_twins"]
+
+
+def _fit(unlike: float, usual_unlike: float, *, shorter: float = -0.1) -> AmountFit:
+    """An amount's print fit with its digits ``unlike`` their twins, the page's other amounts ``usual_unlike``."""
+    ones = np.ones(4)
+    number = PrintedNumber(lefts=ones * 10, rights=ones * 18, tops=ones * 100, bottoms=ones * 120, split=ones == 0)
+    return AmountFit(number, shorter, 22.0, 0.0, 0.0, unlike, usual_unlike)
+
+
+@pytest.mark.parametrize(
+    ("fit", "support"),
+    [
+        (_fit(0.45, 0.15), AMOUNT_SUPPORT),  # another font, three times as unlike as the page's amounts
+        (_fit(0.37, 0.15), LEANING_SUPPORT),  # leaning: 2.45 times, under 2.5: the tiles must say more
+        (_fit(0.27, 0.06), LEANING_SUPPORT),  # leaning: under 0.30 unlike, though far over the page's
+        (_fit(0.37, 0.20), None),  # 1.85 times the page's: worn receipts' digits vary that much
+        (_fit(0.37, 0.15, shorter=0.3), AMOUNT_SUPPORT),  # a clear reason: leaning adds nothing to it
+    ],
+)
+def test_digits_leaning_to_another_font_need_more_tile_support(fit: AmountFit, support: float | None) -> None:
+    reasons, needed = _misfit(fit)
+    assert (needed if reasons else None) == support
+    assert len(reasons) <= 1
