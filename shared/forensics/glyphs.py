@@ -47,6 +47,10 @@ GLYPH_GAP = 0.3
 GLYPH_REACH = 1.5
 GLYPH_TALL = 0.5  # of the word's tallest glyph: shorter shapes (dots, commas, dashes) do not widen a box
 GLYPH_WIDE = 1.2  # of its own height: a wider shape is a shaded cell's noise or a rule, not a glyph
+# A shape one too many at a number's end, SPACE digit heights and SPACE_TO_GAPS times the digits' own
+# gaps away from them, is the next word's: a space sets words apart, digits sit closer.
+SPACE = 0.5
+SPACE_TO_GAPS = 2.0
 GLYPH_SIZED = 0.4  # of the page's usual word box height: a box moves only onto shapes at least this tall
 
 
@@ -225,7 +229,7 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
     signs = len(plain["before"] or plain["after"] or "")  # one shape per sign or letter
     for level in SHAPE_LEVELS:
         whole = _digit_shapes(ink, level)
-        shapes = _split_touching(ink, whole, count + signs)
+        shapes = _set_apart_dropped(ink >= level, _split_touching(ink, whole, count + signs), count + signs)
         if len(shapes) == count + signs:
             break
     else:
@@ -354,6 +358,32 @@ def _split_touching(ink: np.ndarray, shapes: list[Shape], expected: int) -> list
             break  # the others are specks (a comma, noise), not digits: no width to split by
         shapes[widest : widest + 1] = [_rows(ink, (a, b, top, bottom)) for a, b in pairwise(cuts)]
     return shapes
+
+
+def _set_apart_dropped(inked: np.ndarray, shapes: list[Shape], expected: int) -> list[Shape]:
+    """The shapes without one too many at an end, when a space sets it apart: blank columns ``SPACE``
+    digit heights wide, ``SPACE_TO_GAPS`` times the widest blank between the other shapes (separators
+    are ink: a comma splits its gap). OCR's box can reach the next word's first glyph ("39.99" and the
+    side of the "€" after it)."""
+    if len(shapes) != expected + 1 or len(shapes) < 3:
+        return shapes
+    tall = float(np.median([bottom - top for _, _, top, bottom in shapes]))
+    band = inked[min(shape[2] for shape in shapes) : max(shape[3] for shape in shapes)]
+    columns = np.any(band, axis=0)
+    blanks = [_longest_blank(columns[a[1] : b[0]]) for a, b in pairwise(shapes)]
+    for end, rest in ((0, blanks[1:]), (len(blanks) - 1, blanks[:-1])):
+        if blanks[end] >= SPACE * tall and blanks[end] >= SPACE_TO_GAPS * max(max(rest), 1):
+            return shapes[1:] if end == 0 else shapes[:-1]
+    return shapes
+
+
+def _longest_blank(columns: np.ndarray) -> int:
+    """The longest run of columns without ink."""
+    longest = run = 0
+    for has_ink in columns:
+        run = 0 if has_ink else run + 1
+        longest = max(longest, run)
+    return longest
 
 
 def _rows(ink: np.ndarray, shape: Shape) -> Shape:

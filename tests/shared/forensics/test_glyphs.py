@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import ImageFont
 
 from shared.forensics.glyphs import moved_to_glyphs, odd_digit, widened_to_glyphs
 from shared.forensics.image import Box, load_grey
-from tests.shared.forensics.scans import number_scan
+from tests.shared.forensics.scans import SIZE, number_scan
 
 
 def scanned(
@@ -208,3 +209,14 @@ def test_a_box_is_not_moved_to_glyphs_beyond_a_word_height() -> None:
     grey, _, on_rule = _under_a_rule("117,97")
     far = (on_rule[0], on_rule[1] - 20, on_rule[2], on_rule[3] - 20)  # blank paper, the number 30 px below
     assert moved_to_glyphs(grey, far, 10.0) == far
+
+
+def test_the_next_words_glyph_inside_the_box_is_left_out_where_a_space_sets_it_apart() -> None:
+    """OCR's box can reach the side of the next word's first glyph ("39.99 €"): a space sets it apart
+    from the digits, so the number is measured without it; a digit too many is not left out."""
+    grey, box = scanned("39.99 E")
+    reaching = (box[0], box[1], 40 + ImageFont.load_default(size=SIZE).getlength("39.99 ") + 4, box[3])
+    digit = odd_digit(grey, reaching, "39.99")
+    assert digit is not None and digit.deviation < 0.08
+    grey, box = scanned("39.991")
+    assert odd_digit(grey, box, "39.99") is None
