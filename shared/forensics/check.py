@@ -26,7 +26,7 @@ from shared.extraction.normalize import currency_from_token, is_whole_amount
 from shared.forensics.findings import pdf_findings, producer_tool
 from shared.forensics.glyphs import OddDigit, moved_to_glyphs, odd_digit_of, widened_to_glyphs
 from shared.forensics.image import Box
-from shared.forensics.models import PdfForensics, RenderedCrop, enclosing
+from shared.forensics.models import PdfForensics, RenderedCrop, enclosing, on_line
 from shared.forensics.profile import load_profile, remember
 from shared.forensics.tokens import DIGIT, as_digits, digits, is_amount, is_key_token, scan_targets
 from shared.forensics.typeset import AmountFit, amount_fits
@@ -328,16 +328,11 @@ def _widened(grey: np.ndarray, boxes: list[Box], chosen: list[int]) -> list[Box]
     usual = float(np.median([bottom - top for _, top, _, bottom in boxes])) if boxes else 0.0
     boxes = list(boxes)
     for i in chosen:
-        moved = moved_to_glyphs(grey, boxes[i], usual, boxes[:i] + boxes[i + 1 :])
-        if not any(
-            k != i and _on_line(moved, box) and min(moved[2], box[2]) > max(moved[0], box[0])
-            for k, box in enumerate(boxes)
-        ):
-            boxes[i] = moved  # unless another word is there: its glyphs are that word's (thermal print breaks up)
+        boxes[i] = moved_to_glyphs(grey, boxes[i], usual, boxes[:i] + boxes[i + 1 :])
     widened = list(boxes)
     for i in chosen:
         x0, _, x1, _ = boxes[i]
-        line = [box for k, box in enumerate(boxes) if k != i and _on_line(box, boxes[i])]
+        line = [box for k, box in enumerate(boxes) if k != i and on_line(box, boxes[i])]
         left = max((box[2] for box in line if (box[0] + box[2]) / 2 < x0), default=0.0)
         right = min((box[0] for box in line if (box[0] + box[2]) / 2 > x1), default=float(grey.shape[1]))
         widened[i] = widened_to_glyphs(grey, boxes[i], min(left, x0), max(right, x1))
@@ -355,7 +350,7 @@ def _beside_keys(chosen: list[int], boxes: list[Box], keyed: set[int]) -> list[b
     def beside(i: int) -> bool:
         x0, top, x1, bottom = boxes[i]
         return any(
-            _on_line(boxes[k], boxes[i]) and min(abs(boxes[k][0] - x1), abs(x0 - boxes[k][2])) < bottom - top
+            on_line(boxes[k], boxes[i]) and min(abs(boxes[k][0] - x1), abs(x0 - boxes[k][2])) < bottom - top
             for k in keys
             if k != i
         )
@@ -409,12 +404,7 @@ def _follows(first: Box, second: Box, reach: float) -> bool:
     heights on): the next word of one printed token."""
     _, top, x1, bottom = first
     height = bottom - top
-    return x1 - 0.2 * height <= second[0] <= x1 + reach * height and _on_line(second, first)
-
-
-def _on_line(box: Box, word: Box) -> bool:
-    """``box`` is on ``word``'s line: its centre is less than half ``word``'s height from ``word``'s."""
-    return abs((box[1] + box[3]) / 2 - (word[1] + word[3]) / 2) < 0.5 * (word[3] - word[1])
+    return x1 - 0.2 * height <= second[0] <= x1 + reach * height and on_line(second, first)
 
 
 def _check_scan(data: bytes, page: Page, settings: Settings) -> list[Finding]:

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from shared.forensics.image import Box
+from shared.forensics.models import on_line
 from shared.forensics.tokens import CURRENCY_SIGNS, digits
 
 MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges mean little
@@ -178,7 +179,20 @@ def moved_to_glyphs(grey: np.ndarray, box: Box, usual: float, others: Sequence[B
 
     A box that holds its glyphs and also glyphs inside ``others`` (the page's other word boxes) is cut to
     its own: a box on a rule, redrawn a word and a half tall (``check.page_boxes``), can reach the number
-    printed over the rule, and measuring both lines as one number measures nothing."""
+    printed over the rule, and measuring both lines as one number measures nothing.
+
+    The box stays where it is when another word's box is where it would go, on that line and over those
+    columns: the glyphs there are that word's (thermal print breaks up, and OCR boxes its pieces)."""
+    moved = _onto_glyphs(grey, box, usual, others)
+    if moved != box and any(
+        on_line(moved, other) and min(moved[2], other[2]) > max(moved[0], other[0]) for other in others
+    ):
+        return box
+    return moved
+
+
+def _onto_glyphs(grey: np.ndarray, box: Box, usual: float, others: Sequence[Box]) -> Box:
+    """``moved_to_glyphs`` before its check that no other word's box is there."""
     x0, top, x1, bottom = box
     crop = ink_crop(grey, (x0, top - usual, x1, bottom + usual), 0.0)
     if crop is None:

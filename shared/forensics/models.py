@@ -16,6 +16,11 @@ def enclosing(a: Box, b: Box) -> Box:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
+def on_line(box: Box, word: Box) -> bool:
+    """``box`` is on ``word``'s line: its centre is less than half ``word``'s height from ``word``'s."""
+    return abs((box[1] + box[3]) / 2 - (word[1] + word[3]) / 2) < 0.5 * (word[3] - word[1])
+
+
 class TextChange(BaseModel):
     """Words that appeared or disappeared on one page between two revisions."""
 
