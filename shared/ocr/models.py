@@ -15,6 +15,11 @@ layer and its softmax were a quarter of recognition time. Its head is cut to the
 invoice in a European language (or a receipt in English or Malay) can carry: Latin with all its
 extensions, Greek, punctuation, currency and other symbols (``_kept``). The float and the int8
 recogniser are cut the same way, so the CPU and the GPU read the same characters.
+
+The int8 models are used only where int8 is exact (``int8_is_exact``): an x86-64 CPU without VNNI runs
+ONNX Runtime's u8×s8 convolutions with vpmaddubsw, whose int16 pair sums saturate, and the detector then
+loses words (117 of 249 on a scanned invoice, AVX2-only AMD EPYC; BENCHMARKS.md). There the float models
+are used: they read the same words as int8 on a VNNI CPU.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import platform
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -75,6 +81,22 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "papyr" / "ocr-models"
 
 
+def int8_is_exact(cpuinfo: Path = Path("/proc/cpuinfo"), machine: str | None = None) -> bool:
+    """Whether this CPU runs int8 QDQ convolutions without saturating: any non-x86 CPU (ARM's dot
+    products widen to 32 bits), an x86-64 one only with AVX512-VNNI or AVX-VNNI (u8×s8 pairs summed
+    straight to int32). An x86 CPU whose flags cannot be read counts as not exact: the float models are
+    slower there, never wrong."""
+    arch = (machine or platform.machine()).lower()
+    if arch not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return True
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
 def model_set(*, int8: bool = True, int8_rec: bool = False) -> ModelSet:
     """Paths of the det/rec/cls models to load, built first if not cached: the Latin/Greek recogniser
     (float, or int8 with ``int8_rec``), and the int8 detector with ``int8``. Falls back to the packaged
@@ -84,6 +106,9 @@ def model_set(*, int8: bool = True, int8_rec: bool = False) -> ModelSet:
     0.904 float; 0.874 all ops int8; 0.894 convolutions only), for 40 % less recognition time. The
     detector loses nothing measurable in int8 (SROIE CER 0.0393 float, 0.0396 int8)."""
     packaged = ModelSet(packaged_model("det"), packaged_model("rec"), packaged_model("cls"), int8=False)
+    if (int8 or int8_rec) and not int8_is_exact():
+        log.info("this CPU has no VNNI: int8 convolutions would saturate, the float OCR models are used")
+        int8 = int8_rec = False
     try:
         det = quantized_model("det") if int8 else packaged.det
         rec = quantized_model("rec") if int8_rec else pruned_rec_model()
@@ -256,7 +281,8 @@ def main() -> int:
     """Build the models into the cache (run at setup so no worker pays for it)."""
     logging.basicConfig(level=logging.INFO)
     print(pruned_rec_model())
-    print(quantized_model("det"))
+    if int8_is_exact():  # else never used here (model_set)
+        print(quantized_model("det"))
     return 0
 
 

@@ -13,7 +13,7 @@ from shared.documents.images import read_image
 from shared.domain.models import DocumentType
 from shared.extraction.classify import classify
 from shared.ocr import OcrEngine
-from shared.ocr.models import cache_dir, quantized_model
+from shared.ocr.models import cache_dir, int8_is_exact, model_set, quantized_model
 from shared.ocr.rapid import RapidOcrEngine, UnreadablePage, default_ocr_engine, estimate_skew
 
 
@@ -143,6 +143,31 @@ def test_the_int8_models_are_built_once_from_the_packaged_ones() -> None:
     assert quantized_model("det") == path and path.stat().st_mtime == built_at  # cached, not rebuilt
     ops = {node.op_type for node in onnx.load(str(path)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+
+
+@pytest.mark.parametrize(
+    ("flags", "machine", "exact"),
+    [
+        ("fpu sse2 avx2 fma", "x86_64", False),  # vpmaddubsw: u8 x s8 pair sums saturate int16
+        ("fpu sse2 avx2 avx512f avx512_vnni", "x86_64", True),
+        ("fpu sse2 avx2 avx_vnni", "x86_64", True),
+        ("fp asimd asimddp", "aarch64", True),
+    ],
+)
+def test_int8_is_used_only_where_it_is_exact(tmp_path: Path, flags: str, machine: str, exact: bool) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+    assert int8_is_exact(cpuinfo, machine) is exact
+    assert int8_is_exact(tmp_path / "missing", "x86_64") is False  # unknown x86: float, slower but right
+
+
+def test_without_vnni_the_float_detector_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shared.ocr.models as models
+
+    monkeypatch.setattr(models, "int8_is_exact", lambda: False)
+    chosen = model_set(int8=True, int8_rec=True)
+    assert not chosen.int8 and chosen.det == models.packaged_model("det")
+    assert chosen.rec == models.pruned_rec_model()
 
 
 def test_the_recogniser_reads_latin_and_greek_only() -> None:
