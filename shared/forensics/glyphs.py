@@ -30,6 +30,7 @@ MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges 
 MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
 TALL = 0.6  # a shape at least this share of the usual tall one is a digit; commas and dots are shorter
 MIN_CONTRAST = 50  # grey levels between ink and paper, else the print is too faint to measure
+RULE_FILL = 0.9  # a crop row this much ink is a table rule (text rows have gaps between glyphs)
 # Digits and the short marks between them, with at most one currency sign or ISO code before or after
 # them (OCR often reads "€117,97" or "EUR929,87" as one word): the sign's or code's own shapes are left
 # out. Parentheses are not taken: OCR's word box may hold one that the word's text does not (or the reverse).
@@ -119,6 +120,11 @@ def ink_crop(grey: np.ndarray, box: Box, pad_share: float) -> InkCrop | None:
     if crop.size == 0:
         return None
     ink_level, paper_level = np.percentile(crop, 3), np.percentile(crop, 90)
+    # A table rule through the crop is not the word's ink: where it is darker than the glyphs it
+    # would make them look faint (half of the rule's contrast cuts through their strokes).
+    ruled = (crop < (ink_level + paper_level) / 2).mean(axis=1) >= RULE_FILL
+    if ruled.any() and not ruled.all():
+        ink_level = np.percentile(crop[~ruled], 3)
     if paper_level - ink_level < MIN_CONTRAST:
         return None
     return InkCrop(np.clip((paper_level - crop) / (paper_level - ink_level), 0, 1), ya, xa)
@@ -257,7 +263,12 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
     heights = measured[:, 1] - measured[:, 0]
     if np.median(heights) < MIN_HEIGHT_PX:
         return None
-    if np.max(np.abs(measured[:, 2:] - measured[:, :2])) > MAX_EDGE_SHIFT * np.median(heights):
+    limit = MAX_EDGE_SHIFT * np.median(heights)
+    for i in np.flatnonzero(np.abs(measured[:, 2:] - measured[:, :2]).max(axis=1) > limit):
+        beside = shape_edges(ink, shapes[i], _mark_columns(ink, level, shapes, shapes[i]))
+        if beside is not None:
+            measured[i] = beside
+    if np.max(np.abs(measured[:, 2:] - measured[:, :2])) > limit:
         return None
     return PrintedNumber(
         lefts=np.array([shape[0] + xa for shape in shapes], dtype=np.float64),
@@ -418,11 +429,34 @@ def _stacked(first: tuple[int, ...], second: tuple[int, ...], tallest: int) -> b
     return shared >= 0.7 * narrow and gap <= 0.2 * tallest and span >= TALL * tallest and solid
 
 
-def shape_edges(ink: np.ndarray, shape: Shape) -> tuple[float, float, float, float] | None:
+def _mark_columns(ink: np.ndarray, level: float, shapes: list[Shape], digit: Shape) -> frozenset[int]:
+    """The digit's columns that a mark beside it shares, one column of blur around the mark: the
+    comma after "235" reaches under the 5's last columns, and at the lower edge level it joins the 5's
+    bottom (which then looks faint). A mark is a shape at ``level`` inside no digit, narrower and
+    shorter than the digit (a table rule is neither), that reaches above or below the digit's rows."""
+    x0, x1, top, bottom = digit
+    marks = [
+        piece
+        for piece in ink_pieces(ink, level)
+        if not any(s[0] <= piece[0] and piece[1] <= s[1] and s[2] <= piece[2] and piece[3] <= s[3] for s in shapes)
+        and piece[1] - piece[0] <= x1 - x0
+        and piece[3] - piece[2] < TALL * (bottom - top)
+        and (piece[2] < top or piece[3] > bottom)
+    ]
+    return frozenset(x for m in marks for x in range(max(x0, m[0] - 1), min(x1, m[1] + 1)))
+
+
+def shape_edges(
+    ink: np.ndarray, shape: Shape, skipped: frozenset[int] = frozenset()
+) -> tuple[float, float, float, float] | None:
     """Sub-pixel top and bottom of a digit at each of ``EDGE_LEVELS``: from its shape's rows outwards
-    while its columns' ink profile stays above the level; None when the ink runs into the crop's edge."""
+    while its columns' ink profile stays above the level; None when the ink runs into the crop's edge,
+    or when the ``skipped`` columns (a mark's, ``_mark_columns``) leave under half of the digit's."""
     x0, x1, top, bottom = shape
-    profile = ink[:, x0:x1].max(axis=1)
+    columns = [x for x in range(x0, x1) if x not in skipped]
+    if 2 * len(columns) < x1 - x0:
+        return None
+    profile = ink[:, columns].max(axis=1)
     found: list[float] = []
     for level in EDGE_LEVELS:
         y = top

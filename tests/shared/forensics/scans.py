@@ -160,3 +160,18 @@ def read_as_ocr(
         kind=kind,
         pages=[Page(number=n, width=width, height=height, ocr=True, words=words) for n in range(1, pages + 1)],
     )
+
+
+def comma_tail_scan() -> tuple[bytes, Box]:
+    """ "235,62" whose comma curls back under the 5's last columns, a pixel below it (as in a scanned
+    Intarsys invoice): apart from the 5 at half contrast, joined to it at the lower edge level."""
+    page = Image.new("L", (400, 100), PAPER)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=SIZE)
+    draw.text((40, 30), "235", fill=30, font=font)
+    draw.text((40 + draw.textlength("235,", font=font), 30), "62", fill=30, font=font)
+    five = draw.textbbox((40 + draw.textlength("23", font=font), 30), "5", font=font)
+    right, below = five[2] - 1, five[3] + 1
+    tail = [(right + 1, below - 4), (right + 4, below - 4), (right - 3, below + 5), (right - 6, below + 5)]
+    draw.polygon(tail, fill=30)
+    return _scanned(page), _box(draw.textbbox((40, 30), "235,62", font=font))

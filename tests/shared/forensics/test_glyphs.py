@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import ImageFont
 
-from shared.forensics.glyphs import moved_to_glyphs, odd_digit, widened_to_glyphs
+from shared.forensics.glyphs import measure_number, moved_to_glyphs, odd_digit, widened_to_glyphs
 from shared.forensics.image import Box, load_grey
-from tests.shared.forensics.scans import SIZE, number_scan
+from tests.shared.forensics.scans import SIZE, comma_tail_scan, number_scan
 
 
 def scanned(
@@ -220,3 +220,25 @@ def test_the_next_words_glyph_inside_the_box_is_left_out_where_a_space_sets_it_a
     assert digit is not None and digit.deviation < 0.08
     grey, box = scanned("39.991")
     assert odd_digit(grey, box, "39.99") is None
+
+
+def test_a_comma_curling_under_a_digit_does_not_make_it_faint() -> None:
+    """The comma's tail under the 5 joins it at the lower edge level: the 5's edges then disagree
+    between the two levels, as broken ink's do. Measured without the comma's columns, it lines up."""
+    data, box = comma_tail_scan()
+    number = measure_number(load_grey(data), box, "235,62")
+    assert number is not None
+    assert float(np.ptp(number.heights)) < 1.0 and float(np.ptp(number.bottoms)) < 1.0
+
+
+def test_grey_digits_between_black_rules_are_measured_at_their_own_contrast() -> None:
+    """A total printed in grey in a cell ruled in black: against the rules' black the digits are under
+    half contrast and break apart; the rules are not the word's ink."""
+    grey, box = scanned("29.99", ink=140)
+    grey = grey.copy()
+    x0, top, x1, bottom = (int(v) for v in box)
+    grey[top - 8 : top - 4, x0 - 10 : x1 + 10] = 0
+    grey[bottom + 4 : bottom + 8, x0 - 10 : x1 + 10] = 0
+    cell = (box[0], box[1] - 8, box[2], box[3] + 8)  # OCR's box over the cell's height
+    digit = odd_digit(grey, cell, "29.99")
+    assert digit is not None and digit.deviation < 0.08
