@@ -19,7 +19,14 @@ from shared.adapters.local.sqlite import SqliteRepository
 from shared.checks import run_checks
 from shared.documents.content import ContentKind, DocumentContent, Page, Word
 from shared.domain import Finding, InvoiceRecord, Severity
-from shared.forensics.check import AMOUNT_SUPPORT, LEANING_SUPPORT, OriginalDocument, _misfit, check_tampering
+from shared.forensics.check import (
+    AMOUNT_SUPPORT,
+    FAINT_SUPPORT,
+    LEANING_SUPPORT,
+    OriginalDocument,
+    _misfit,
+    check_tampering,
+)
 from shared.forensics.glyphs import PrintedNumber
 from shared.forensics.typeset import AmountFit
 from shared.pipeline import classify_and_extract, read_document
@@ -150,7 +157,6 @@ def test_a_box_is_moved_onto_glyphs_no_other_word_holds() -> None:
     assert (top, bottom) == (above[1], above[3] - 3)  # the digits' rows, the comma's tail left out
 
 
-
 def test_a_box_reaching_another_words_line_is_cut_to_its_own_glyphs() -> None:
     """A box OCR drew on a rule, redrawn a word and a half tall, reaches the number over the rule: the
     number's box is that word's, so the box keeps only the glyphs under it."""
@@ -164,6 +170,7 @@ def test_a_box_reaching_another_words_line_is_cut_to_its_own_glyphs() -> None:
     _, top, _, bottom = _widened(grey, [above, reaching], [1])[1]
     assert abs(top - number[1]) <= 2 and abs(bottom - (number[3] - 3)) <= 2  # the digits' rows, the comma's tail out
     assert _widened(grey, [elsewhere, reaching], [1])[1] == reaching  # no word there: both lines may be its own
+
 
 class _Scores:
     """The tile model's answer, fixed: the rule that joins it with the digit measure is under test."""
@@ -428,7 +435,9 @@ def _fit(unlike: float, usual_unlike: float, *, shorter: float = -0.1) -> Amount
     [
         (_fit(0.45, 0.15), AMOUNT_SUPPORT),  # another font, three times as unlike as the page's amounts
         (_fit(0.37, 0.15), LEANING_SUPPORT),  # leaning: 2.45 times, under 2.5: the tiles must say more
-        (_fit(0.29, 0.06), None),  # under 0.30 unlike: no lean, however far over the page's (a clean AWS scan)
+        (_fit(0.29, 0.06), FAINT_SUPPORT),  # under 0.30 unlike, far over the page's: only near-flagged tiles
+        (_fit(0.29, 0.14), None),  # under 0.30 and only 2.1 times the page's: nothing
+        (_fit(0.24, 0.06), None),  # under 0.25 unlike: nothing, however far over the page's
         (_fit(0.37, 0.20), None),  # 1.85 times the page's: worn receipts' digits vary that much
         (_fit(0.37, 0.15, shorter=0.3), AMOUNT_SUPPORT),  # a clear reason: leaning adds nothing to it
     ],
