@@ -19,7 +19,7 @@ recogniser are cut the same way, so the CPU and the GPU read the same characters
 The int8 models are used only where int8 is exact (``int8_is_exact``): an x86-64 CPU without VNNI runs
 ONNX Runtime's u8×s8 convolutions with vpmaddubsw, whose int16 pair sums saturate, and the detector then
 loses words (117 of 249 on a scanned invoice, AVX2-only AMD EPYC; BENCHMARKS.md). There the float models
-are used: they read the same words as int8 on a VNNI CPU.
+the int8 ones are made from are used: slower, but exact.
 """
 
 from __future__ import annotations
