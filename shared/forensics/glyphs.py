@@ -264,11 +264,13 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
     if np.median(heights) < MIN_HEIGHT_PX:
         return None
     limit = MAX_EDGE_SHIFT * np.median(heights)
-    for i in np.flatnonzero(np.abs(measured[:, 2:] - measured[:, :2]).max(axis=1) > limit):
+    shifted = np.flatnonzero(np.abs(measured[:, 2:] - measured[:, :2]).max(axis=1) > limit)
+    marks = _marks(ink, level, shapes) if len(shifted) else []
+    for i in shifted:
         # Only the lower level's edge on a mark's side may be the mark's doing: the digit's own
         # (half-contrast) edges stay, and so does its other side (a worn top is still worn).
         for edge, below in ((2, False), (3, True)):
-            skipped = _mark_columns(ink, level, shapes, shapes[i], below=below)
+            skipped = _mark_columns(marks, shapes[i], below=below)
             beside = shape_edges(ink, shapes[i], skipped) if skipped else None
             if beside is not None:
                 measured[i, edge] = beside[edge]
@@ -433,23 +435,31 @@ def _stacked(first: tuple[int, ...], second: tuple[int, ...], tallest: int) -> b
     return shared >= 0.7 * narrow and gap <= 0.2 * tallest and span >= TALL * tallest and solid
 
 
-def _mark_columns(ink: np.ndarray, level: float, shapes: list[Shape], digit: Shape, *, below: bool) -> frozenset[int]:
-    """The digit's columns that a mark beside it shares, one column of blur around the mark: the
-    comma after "235" reaches under the 5's last columns, and at the lower edge level it joins the 5's
-    bottom (which then looks faint). A mark is a shape at ``level`` inside no digit, narrower and
-    shorter than the digit (a table rule is neither), reaching out of its columns (worn print breaks a
-    stroke into pieces within them), that reaches ``below`` the digit's rows, or above."""
-    x0, x1, top, bottom = digit
-    marks = [
-        piece
+def _marks(ink: np.ndarray, level: float, shapes: list[Shape]) -> list[Shape]:
+    """The shapes at ``level`` inside none of the digits' ``shapes``: separators, specks, rules."""
+    return [
+        piece[:4]
         for piece in ink_pieces(ink, level)
         if not any(s[0] <= piece[0] and piece[1] <= s[1] and s[2] <= piece[2] and piece[3] <= s[3] for s in shapes)
-        and piece[1] - piece[0] <= x1 - x0
+    ]
+
+
+def _mark_columns(marks: list[Shape], digit: Shape, *, below: bool) -> frozenset[int]:
+    """The digit's columns that a mark beside it shares, one column of blur around the mark: the
+    comma after "235" reaches under the 5's last columns, and at the lower edge level it joins the 5's
+    bottom (which then looks faint). A mark (``_marks``) counts when it is narrower and shorter than
+    the digit (a table rule is neither), reaches out of its columns (worn print breaks a stroke into
+    pieces within them), and reaches ``below`` the digit's rows, or above."""
+    x0, x1, top, bottom = digit
+    beside = [
+        piece
+        for piece in marks
+        if piece[1] - piece[0] <= x1 - x0
         and (piece[0] < x0 or piece[1] > x1)  # beside it: a piece within its columns is its own broken stroke
         and piece[3] - piece[2] < TALL * (bottom - top)
         and (piece[3] > bottom if below else piece[2] < top)
     ]
-    return frozenset(x for m in marks for x in range(max(x0, m[0] - 1), min(x1, m[1] + 1)))
+    return frozenset(x for m in beside for x in range(max(x0, m[0] - 1), min(x1, m[1] + 1)))
 
 
 def shape_edges(
