@@ -28,7 +28,15 @@ from shared.forensics.glyphs import OddDigit, moved_to_glyphs, odd_digit_of, wid
 from shared.forensics.image import Box
 from shared.forensics.models import PdfForensics, RenderedCrop, enclosing, on_line
 from shared.forensics.profile import load_profile, remember
-from shared.forensics.tokens import DIGIT, as_digits, digits, is_amount, is_key_token, scan_targets
+from shared.forensics.tokens import (
+    DIGIT,
+    as_digits,
+    digits,
+    is_amount,
+    is_key_token,
+    is_number_piece,
+    scan_targets,
+)
 from shared.forensics.typeset import AmountFit, amount_fits
 from shared.ports import Repository
 from shared.settings import Settings
@@ -307,7 +315,7 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
         features,
         [digits_out.get(of.get(i, i)) for i in chosen],
         fits,
-        _beside_keys(chosen, boxes, _key_words(boxes, readings) | whole),
+        _beside_keys(chosen, boxes, readings, _key_words(boxes, readings) | whole),
         (int(grey.shape[0]), int(grey.shape[1])),
     )
 
@@ -345,18 +353,20 @@ def _widened(grey: np.ndarray, boxes: list[Box], chosen: list[int]) -> list[Box]
     return widened
 
 
-def _beside_keys(chosen: list[int], boxes: list[Box], keyed: set[int]) -> list[bool]:
-    """Per chosen word: one of the ``keyed`` words (amounts, IBAN parts, pieces of them), or a word on
-    its line less than one word height away from one: OCR reads a retyped digit set apart as a word of
-    its own ("6" "127.50"). The model's unusual tiles elsewhere (page numbers, phone numbers, dates,
-    percentages) are not the tokens a forger changes, and on clean scans they were its only false alarms
-    (BENCHMARKS.md)."""
+def _beside_keys(chosen: list[int], boxes: list[Box], words: list[str], keyed: set[int]) -> list[bool]:
+    """Per chosen word: one of the ``keyed`` words (amounts, IBAN parts, pieces of them), or a piece of a
+    number (``is_number_piece``) on its line less than one word height (the lower of the two) away from one:
+    OCR reads a retyped digit set apart as a word of its own ("6" "127.50"). The model's unusual tiles
+    elsewhere (page numbers, phone numbers, dates, percentages) are not the tokens a forger changes, and on
+    clean scans they were its only false alarms (BENCHMARKS.md): a label read with its percentage
+    ("MwSt.-%19,0,") next to an amount, or a line of vertical print whose box is a page third tall."""
     keys = sorted(keyed)
 
     def beside(i: int) -> bool:
         x0, top, x1, bottom = boxes[i]
-        return any(
-            on_line(boxes[k], boxes[i]) and min(abs(boxes[k][0] - x1), abs(x0 - boxes[k][2])) < bottom - top
+        return is_number_piece(words[i]) and any(
+            on_line(boxes[k], boxes[i])
+            and min(abs(boxes[k][0] - x1), abs(x0 - boxes[k][2])) < min(bottom - top, boxes[k][3] - boxes[k][1])
             for k in keys
             if k != i
         )

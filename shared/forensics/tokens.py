@@ -22,6 +22,7 @@ DIGIT = re.compile(r"\d")
 LOOKALIKE_LETTERS = "gqOoDlI|SBZ"
 DIGIT_LOOKALIKES = str.maketrans(LOOKALIKE_LETTERS, "99000111582")
 NOT_DIGIT = re.compile(r"\D")
+NUMBER_PUNCTUATION = re.compile(rf"[{CURRENCY_SIGNS}.,'()\-+\s]")
 
 
 def digits(text: str) -> str:
@@ -44,6 +45,14 @@ def is_key_token(text: str) -> bool:
         or _misread_amount(text)
         or IBAN_PART.match(text) is not None
     )
+
+
+def is_number_piece(text: str) -> bool:
+    """Digits OCR read apart from the rest of their number ("6" beside "127.50", "7" beside ".904,94"):
+    digits, or a digit's look-alike letter, with a number's punctuation and currency signs and nothing else.
+    A label with its percentage ("MwSt.-%19,0,") or a line of vertical print is not one."""
+    core = NUMBER_PUNCTUATION.sub("", text).translate(DIGIT_LOOKALIKES)
+    return bool(core) and NOT_DIGIT.search(core) is None
 
 
 def as_digits(text: str) -> str:

@@ -371,6 +371,23 @@ def test_unusual_tiles_count_on_amounts_and_the_words_beside_them_only(scan_find
     assert located == {placed[text] for text in ("EUR129,87", "USt:971,04", "6", "127.50", "7", ".904,94")}
 
 
+def test_a_word_beside_an_amount_counts_only_when_it_is_a_piece_of_a_number(scan_findings: ScanFindings) -> None:
+    """Clean Intarsys scans read through the float detector: a tax label OCR read with its rate
+    ("MwSt.-%19,0,") 7 px right of an amount, and a line of vertical print at the margin (box 11 px wide,
+    166 px tall) level with amounts, both took unusual tiles for an edited amount."""
+    data, _ = number_scan("871,04")
+    placed = {
+        "280,00,": (130.0, 40.0, 190.0, 56.0),
+        "MwSt.-%19,0,": (196.0, 40.0, 290.0, 56.0),
+        "Z2G  - s 014": (100.0, 0.0, 111.0, 96.0),
+        "€6": (200.0, 70.0, 208.0, 86.0),
+        "1.234,00": (212.0, 70.0, 270.0, 86.0),
+    }
+    (finding,) = scan_findings(data, list(placed.items()), (400, 100), 0.9)
+    located = {tuple(location["bbox"]) for location in finding.evidence["locations"]}
+    assert located == {placed[text] for text in ("280,00,", "1.234,00", "€6")}
+
+
 def test_the_service_and_the_embedded_model_give_the_same_scan_findings(
     repo: SqliteRepository, settings: Settings, inference_service_url: str, shared_data: Path
 ) -> None:
