@@ -359,7 +359,7 @@ def _beside_keys(chosen: list[int], boxes: list[Box], words: list[str], keyed: s
     OCR reads a retyped digit set apart as a word of its own ("6" "127.50"). The model's unusual tiles
     elsewhere (page numbers, phone numbers, dates, percentages) are not the tokens a forger changes, and on
     clean scans they were its only false alarms (BENCHMARKS.md): a label read with its percentage
-    ("MwSt.-%19,0,") next to an amount, or a line of vertical print whose box is a page third tall."""
+    ("MwSt.-%19,0,") next to an amount, or a line of vertical print whose box is a fifth of the page tall."""
     keys = sorted(keyed)
 
     def beside(i: int) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.forensics.tokens import as_digits, is_amount, is_key_token, scan_targets
+from shared.forensics.tokens import as_digits, is_amount, is_key_token, is_number_piece, scan_targets
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,23 @@ def test_an_amount_ocr_read_with_the_next_word_is_a_key_token(text: str) -> None
 @pytest.mark.parametrize("text", ["2020ab", "12,5kg", "Nr.12wird", "3RD"])
 def test_numbers_glued_to_words_without_cents_are_not_key_tokens(text: str) -> None:
     assert not is_key_token(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "piece"),
+    [
+        ("6", True),
+        ("€6", True),
+        ("7.", True),
+        ("(12", True),
+        ("S", True),
+        ("MwSt.-%19,0,", False),
+        ("Z2G  - s 014", False),
+        ("x2", False),
+        ("", False),
+    ],
+)
+def test_pieces_of_a_number(text: str, piece: bool) -> None:
+    """What may be a retyped digit OCR read apart from its amount: digits (or their look-alike letters) with a
+    number's punctuation and signs only."""
+    assert is_number_piece(text) is piece
