@@ -32,6 +32,7 @@ from shared.forensics.tokens import (
     DIGIT,
     as_digits,
     digits,
+    glued_words_dropped,
     is_amount,
     is_key_token,
     is_number_piece,
@@ -305,7 +306,9 @@ def _scan_evidence(data: bytes, page: Page, with_features: bool) -> _ScanEvidenc
     readings = [as_digits(word) for word in words]  # a retyped digit OCR read as a letter is still measured
     pieces = _amount_pieces(boxes, readings)
     amounts, amount_boxes, of = _joined(readings, boxes, pieces)
-    measured = amount_fits(grey, amount_boxes, amounts, [i for i in chosen if is_amount(amounts[i]) or i in whole])
+    measured = amount_fits(
+        grey, amount_boxes, amounts, [i for i in chosen if is_amount(glued_words_dropped(amounts[i])) or i in whole]
+    )
     fits = [measured.get(of.get(i, i)) for i in chosen]
     digits_out = {i: odd_digit_of(fit.number) for i, fit in measured.items()}  # each amount measured once
     return _ScanEvidence(

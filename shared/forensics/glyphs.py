@@ -17,14 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import pairwise, product
 
 import cv2
 import numpy as np
 
 from shared.forensics.image import Box
 from shared.forensics.models import on_line
-from shared.forensics.tokens import CURRENCY_SIGNS, digits
+from shared.forensics.tokens import CURRENCY_SIGNS, GLUED_LABEL, GLUED_WORD, digits, glued_words_dropped
 
 MIN_HEIGHT_PX = 8.0  # below this a pixel is over an eighth of the glyph: edges mean little
 MIN_DIGITS = 3  # the odd one needs at least two others to be odd against
@@ -53,6 +53,9 @@ GLYPH_WIDE = 1.2  # of its own height: a wider shape is a shaded cell's noise or
 # gaps away from them, is the next word's: a space sets words apart, digits sit closer.
 SPACE = 0.5
 SPACE_TO_GAPS = 2.0
+# Where OCR read a number as one word with a label or the next word, the space it missed is narrower:
+# blanks this many digit heights wide are tried as the cut (a cut that is not one leaves the wrong shapes).
+GLUED_SPACE = 0.25
 GLYPH_SIZED = 0.4  # of the page's usual word box height: a box moves only onto shapes at least this tall
 
 
@@ -237,9 +240,14 @@ def _inside(glyph: tuple[int, int, int, int], box: Box) -> bool:
 
 def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = MIN_DIGITS) -> PrintedNumber | None:
     """The digits of the plain number printed in ``box``; None when it has fewer than ``min_digits``
-    digits, holds more than digits and separators, or cannot be measured reliably."""
+    digits, holds more than digits and separators, or cannot be measured reliably. A number OCR read as one
+    word with a label or the next word is measured without them (``_between_glued_words``)."""
     plain = PLAIN_NUMBER.fullmatch(text.strip())
-    if plain is None or (plain["before"] and plain["after"]):
+    if plain is None:
+        bare = glued_words_dropped(text)
+        glued = bare != text.strip() and PLAIN_NUMBER.fullmatch(bare) is not None
+        return _between_glued_words(grey, box, text, bare, min_digits) if glued else None
+    if plain["before"] and plain["after"]:
         return None
     count = len(digits(text))
     crop = ink_crop(grey, box, 0.25) if count >= min_digits else None
@@ -283,6 +291,33 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
         bottoms=measured[:, 1] + ya,
         split=np.array([shape not in whole for shape in shapes], dtype=bool),
     )
+
+
+def _between_glued_words(grey: np.ndarray, box: Box, text: str, bare: str, min_digits: int) -> PrintedNumber | None:
+    """The number ``bare`` that OCR read as one word ``text`` with a label before it or the next word after
+    it ("USt:971,04", "EUR629,87wird"), measured in its box cut at a space: a blank between shapes
+    ``GLUED_SPACE`` shape heights wide. Cuts are tried nearest the glued words first; the first that holds
+    exactly the number's shapes (``measure_number``) is the number's."""
+    crop = ink_crop(grey, box, 0.25)
+    shapes = _digit_shapes(crop.ink) if crop is not None and len(digits(bare)) >= min_digits else []
+    if crop is None or len(shapes) < 2:
+        return None
+    tall = float(np.median([bottom - top for _, _, top, bottom in shapes]))
+    columns = np.any(crop.ink[min(shape[2] for shape in shapes) : max(shape[3] for shape in shapes)] >= 0.5, axis=0)
+    spaces = [
+        crop.left + (a[1] + b[0]) / 2
+        for a, b in pairwise(shapes)
+        if _longest_blank(columns[a[1] : b[0]]) >= GLUED_SPACE * tall
+    ]
+    lefts = spaces if GLUED_LABEL.match(text.strip()) else [box[0]]
+    rights = spaces[::-1] if GLUED_WORD.search(text.strip()) else [box[2]]
+    for left, right in product(lefts, rights):
+        number = (
+            measure_number(grey, (left, box[1], right, box[3]), bare, min_digits=min_digits) if left < right else None
+        )
+        if number is not None:
+            return number
+    return None
 
 
 def odd_digit(grey: np.ndarray, box: Box, text: str) -> OddDigit | None:

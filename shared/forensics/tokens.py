@@ -35,13 +35,18 @@ def is_amount(text: str) -> bool:
     return MONEY.match(bare.strip(CURRENCY_SIGNS).rstrip(",;:")) is not None
 
 
+def glued_words_dropped(text: str) -> str:
+    """``text`` without the label before it (``GLUED_LABEL``) or the word after it (``GLUED_WORD``) that
+    OCR read as one word with a number: "USt:971,04" -> "971,04", "EUR629,87wird" -> "EUR629,87"."""
+    return GLUED_WORD.sub("", GLUED_LABEL.sub("", text.strip()))
+
+
 def is_key_token(text: str) -> bool:
     """An amount, one OCR read with the next word (``GLUED_WORD``) or misread by a single digit
     (``DIGIT_LOOKALIKES``), or the start of an IBAN (OCR and text layers split IBANs in groups of four)."""
     text = text.strip()
     return (
-        is_amount(text)
-        or is_amount(GLUED_WORD.sub("", text))
+        is_amount(glued_words_dropped(text))
         or _misread_amount(text)
         or IBAN_PART.match(text) is not None
     )

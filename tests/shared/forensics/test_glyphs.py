@@ -104,6 +104,28 @@ def test_a_retyped_digit_after_a_currency_sign_is_found(text: str, retyped: int)
     assert digit is not None and digit.index == 0 and digit.deviation > 0.15
 
 
+@pytest.mark.parametrize(
+    ("printed", "read", "retyped"),
+    [("EUR 871,04 wird", "EUR871,04wird", 4), ("USt: 871,04", "USt:871,04", 5), ("871,04 wird", "871,04wird", 0)],
+)
+def test_a_number_read_as_one_word_with_a_label_or_the_next_word_is_measured_without_them(
+    printed: str, read: str, retyped: int
+) -> None:
+    """OCR reads "EUR 629,87 wird" as the one word "EUR629,87wird": the number is measured between the spaces."""
+    grey, box = scanned(printed)
+    untouched = odd_digit(grey, box, read)
+    assert untouched is not None and untouched.deviation < 0.05
+    grey, box = scanned(printed, retyped=(retyped, 0.8, 3))
+    digit = odd_digit(grey, box, read)
+    assert digit is not None and digit.index == 0 and digit.deviation > 0.15
+
+
+def test_a_word_glued_to_a_number_without_a_space_is_not_measured() -> None:
+    """No space to cut at: the letters' shapes cannot be told from the digits'."""
+    grey, box = scanned("871,04wird")
+    assert odd_digit(grey, box, "871,04wird") is None
+
+
 def test_a_digit_retyped_a_third_smaller_beside_a_tall_sign_is_measured() -> None:
     """The "$" outgrows the digits: a digit two thirds their height is still a digit, not a comma."""
     data, box = number_scan("$579.84", retyped=(1, 0.68, 4))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from shared.forensics.tokens import as_digits, is_amount, is_key_token, is_number_piece, scan_targets
+from shared.forensics.tokens import (
+    as_digits,
+    glued_words_dropped,
+    is_amount,
+    is_key_token,
+    is_number_piece,
+    scan_targets,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,6 +32,21 @@ def test_amounts_as_printed(text: str) -> None:
 )
 def test_not_amounts(text: str) -> None:
     assert not is_amount(text)
+
+
+@pytest.mark.parametrize(
+    ("read", "number"),
+    [
+        ("EUR629,87wird", "EUR629,87"),
+        ("USt:971,04", "971,04"),
+        ("Total:12,00EUR", "12,00"),
+        ("871,04", "871,04"),
+        ("Rechnung", "Rechnung"),
+        ("A1wird", "A1wird"),  # one digit before the letters: a code, not a number with a word
+    ],
+)
+def test_words_ocr_read_with_a_number_are_dropped(read: str, number: str) -> None:
+    assert glued_words_dropped(read) == number
 
 
 def test_iban_parts_are_key_tokens_and_scored_first() -> None:
