@@ -19,9 +19,10 @@ from __future__ import annotations
 from shared.checks.domains import FREE_MAIL, mail_domain, registrable
 from shared.checks.evidence import field_evidence, field_locations
 from shared.checks.history import VendorHistory
-from shared.checks.identifiers import compact, iban_problem
+from shared.checks.identifiers import iban_problem
 from shared.domain import Extraction, Finding, Severity, Vendor
 from shared.domain.keys import vendor_key
+from shared.extraction.normalize import compact
 
 
 def match_vendor(extraction: Extraction, vendors: list[Vendor], sender: str | None = None) -> tuple[Vendor, str] | None:

@@ -28,10 +28,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.checks.domains import mail_domain
-from shared.checks.identifiers import compact
 from shared.documents.content import DocumentContent
 from shared.domain import Extraction, Source, Vendor
 from shared.domain.keys import invoice_number_key, vendor_key
+from shared.extraction.normalize import compact
 from shared.ports import Repository
 
 KIND = "vendor_history"

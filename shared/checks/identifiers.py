@@ -19,16 +19,12 @@ from stdnum.util import get_cc_module
 
 from shared.checks.evidence import field_evidence
 from shared.domain import Extraction, Finding, Severity
+from shared.extraction.normalize import compact
 
 _IBAN_DB = numdb.get("iban")
 _BBAN_PART = re.compile(r"([1-9][0-9]*)!([nac])")
 # Greece's VAT prefix is EL, its ISO country code GR; eu.vat knows both.
 _EU_VAT_PREFIXES = {cc.upper() for cc in eu_vat.MEMBER_STATES} | {"EL"}
-
-
-def compact(value: str) -> str:
-    """Spaces, dots and dashes removed, upper case: the form identifiers are compared in."""
-    return re.sub(r"[\s.\-]", "", value).upper()
 
 
 def check_identifiers(extraction: Extraction) -> list[Finding]:

@@ -9,10 +9,9 @@ so the taught one is filled in only when extraction found none and the page show
 
 from __future__ import annotations
 
-from shared.checks.identifiers import compact
 from shared.documents.content import DocumentContent
 from shared.domain import ExtractedField, Extraction, ExtractionStatus, MailContext, Provenance, Source
-from shared.extraction.normalize import iban_is_valid, normalize_iban
+from shared.extraction.normalize import compact, iban_is_valid, normalize_iban
 from shared.learning.identify import SAME_LAYOUT, DocumentKeys, identify_vendor, similarity
 from shared.learning.locate import PageLines, locate_text, reread, runs
 from shared.learning.models import Layout, LearnedConstant, VendorProfile

@@ -13,10 +13,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from shared.checks.identifiers import compact
 from shared.documents.content import DocumentContent
 from shared.domain import Extraction, MailContext
 from shared.domain.keys import vendor_key
+from shared.extraction.normalize import compact
 from shared.learning.models import VendorProfile
 
 HEADER_SHARE = 0.3  # the top 30 % of page 1 carries the letterhead

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.checks.identifiers import compact
 from shared.documents.content import DocumentContent
 from shared.domain import Correction, InvoiceRecord
 from shared.domain.keys import vendor_key
+from shared.extraction.normalize import compact
 from shared.learning.identify import (
     SAME_LAYOUT,
     DocumentKeys,

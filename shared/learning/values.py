@@ -8,10 +8,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from shared.checks.identifiers import compact
 from shared.domain import DATE_FIELDS, MONEY_FIELDS
 from shared.domain.models import decimal_to_str, parse_decimal
-from shared.extraction.normalize import currency_from_token, find_dates, parse_amount
+from shared.extraction.normalize import compact, currency_from_token, find_dates, parse_amount
 
 REFERENCE_FIELDS = frozenset({"invoice_number", "po_number"})
 CODE_FIELDS = frozenset({"vendor_vat_id", "iban", "bic"})
