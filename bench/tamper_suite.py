@@ -3,6 +3,11 @@ clean dev invoices (ZUGFeRD, invoice2data) and on their clean scans.
 
     .venv/bin/python -m bench.tamper_suite                 # all sets, JSON summary to bench/out/tamper_suite.json
     .venv/bin/python -m bench.tamper_suite --limit 10      # the first 10 sources of each set (a quick look)
+    .venv/bin/python -m bench.tamper_suite --scans-only --ocr --copy-move   # adds the copy-move probe
+
+``--copy-move`` adds ``scan_copy_move`` (bench.fraud.tamper_generators.generate_scan_copy_move): a
+kind of scan edit the generator of the training data does not make (a digit cloned from the same
+page, nothing retyped), a stand-in for the sealed set's unseen kinds.
 
 A document counts as flagged when the tampering checks give it a finding of medium severity or more.
 PDFs go through the real path: read in the bounded child, classified, extracted, then
@@ -25,7 +30,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench.fraud.tamper_generators import GENERATORS, TamperCase, generate_scan_clean, scan_words
+from bench.fraud.tamper_generators import (
+    GENERATORS,
+    TamperCase,
+    generate_scan_clean,
+    generate_scan_copy_move,
+    scan_words,
+)
 from bench.train_tamper_model import held_out, sources
 from shared.documents.content import ContentKind, DocumentContent, DocumentRejected, Page, Word
 from shared.domain import DocumentRef, InvoiceRecord, Severity
@@ -93,6 +104,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--ocr", action="store_true", help="read scans with OCR instead of text-layer boxes")
     parser.add_argument("--scans-only", action="store_true", help="only the scan cases and clean scans")
+    parser.add_argument("--copy-move", action="store_true", help="add the copy-move probe (scan_copy_move)")
     parser.add_argument("--json", type=Path, default=Path("bench/out/tamper_suite.json"))
     args = parser.parse_args()
     all_sources = sources()
@@ -122,6 +134,10 @@ def main() -> None:
                     else:
                         findings = check_pdf(case.data, case.filename, repo, settings)
                     rows.append(_row(source, fraud_type, findings, case.detail))
+            probe = random.Random(f"{args.seed}:copy_move:{source.name}")  # its own draws: the others stay as they were
+            for case in generate_scan_copy_move(source, probe) if args.copy_move else []:
+                findings = check_scan(case, source, repo, settings, args.ocr)
+                rows.append(_row(source, case.fraud_type, findings, case.detail))
             for case in generate_scan_clean(source, rng):
                 rows.append(_row(source, "clean_scan", check_scan(case, source, repo, settings, args.ocr)))
     summary = _summary(rows)
@@ -146,7 +162,7 @@ def _row(
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for kind in ("pdf_incremental_edit", "pdf_overlay_edit", "scan_edit", "clean_pdf", "clean_scan"):
+    for kind in ("pdf_incremental_edit", "pdf_overlay_edit", "scan_edit", "scan_copy_move", "clean_pdf", "clean_scan"):
         for subset, keep in (("all", lambda r: True), ("held_out", lambda r: r["held_out"])):
             chosen = [r for r in rows if r["kind"] == kind and keep(r)]
             if not chosen:

@@ -12,6 +12,9 @@ total from its label file (``<stem>.json``) when it is printed, else the last am
   the same scan pipeline, re-saved the same way, nothing edited. ``scan_edit_in_pdf`` (fraud type
   ``scan_edit``, variant ``in_pdf``) stores such an edited JPEG as is in a one-page image-only PDF,
   the way a scan usually arrives by mail.
+* ``scan_copy_move`` (a probe, not in ``GENERATORS``: the scan model never trains on it): the
+  amount's first digit replaced by another digit cloned from elsewhere on the same scanned page, the
+  same font, print and scan, nothing retyped.
 """
 
 from __future__ import annotations
@@ -242,6 +245,59 @@ def generate_scan_edit_in_pdf(source: Path, rng: random.Random) -> list[TamperCa
             )
         )
     return cases
+
+
+def generate_scan_copy_move(source: Path, rng: random.Random) -> list[TamperCase]:
+    """The amount's first digit painted over with paper and replaced by a digit of about its height
+    cloned from another number on the same scan (its cell, bottoms aligned), saved as JPEG again."""
+    from shared.forensics.glyphs import PrintedNumber, measure_number
+    from shared.forensics.tokens import digits
+
+    amount = _amount(source, source.read_bytes())
+    if amount is None or amount.page != 0:
+        return []
+    scanned, scale, first, second = _scan_pair(source, rng)
+    grey = np.asarray(scanned)
+    box = tuple(v * scale for v in (amount.x0, amount.top, amount.x1, amount.bottom))
+    target = measure_number(grey, box, amount.text, min_digits=2)  # type: ignore[arg-type]
+    if target is None:
+        return []
+    old_digit = digits(amount.text)[0]
+    donors: list[tuple[PrintedNumber, int, str]] = []
+    for text, word_box in scan_words(source):
+        if word_box[2] > box[0] and word_box[0] < box[2] and word_box[3] > box[1] and word_box[1] < box[3]:
+            continue  # the amount itself
+        number = measure_number(grey, word_box, text, min_digits=2)
+        for k, digit in enumerate(digits(text)) if number is not None else []:
+            if digit not in (old_digit, "0") and abs(number.heights[k] / target.heights[0] - 1) <= 0.06:  # type: ignore[union-attr]
+                donors.append((number, k, digit))  # type: ignore[arg-type]
+    if not donors:
+        return []
+    donor, k, digit = rng.choice(donors)
+    height = float(target.heights[0])
+    pad = max(2, round(0.15 * height))
+    d_x0, d_x1 = int(donor.lefts[k]) - 1, int(donor.rights[k]) + 2
+    d_top, d_bottom = round(float(donor.bottoms[k]) - height) - pad, round(float(donor.bottoms[k])) + pad
+    cell = grey[d_top:d_bottom, d_x0:d_x1].copy()
+    t_x0, t_x1 = int(target.lefts[0]) - 1, int(target.rights[0]) + 2
+    t_top = round(float(target.bottoms[0]) - height) - pad
+    edited = grey.copy()
+    paper = int(np.percentile(grey[t_top : t_top + cell.shape[0], t_x0 - pad : t_x1 + pad], 90))
+    edited[t_top : t_top + cell.shape[0], t_x0:t_x1] = paper  # the old digit gone
+    edited[t_top : t_top + cell.shape[0], t_x0 : t_x0 + cell.shape[1]] = cell
+    at = next(i for i, char in enumerate(amount.text) if char.isdigit())
+    new_text = amount.text[:at] + digit + amount.text[at + 1 :]
+    patch = (float(t_x0), float(t_top), float(max(t_x1, t_x0 + cell.shape[1])), float(t_top + cell.shape[0]))
+    return [
+        TamperCase(
+            data=_jpeg(Image.fromarray(edited), second),
+            filename=f"{source.stem}.scan_copy_move.jpg",
+            fraud_type="scan_copy_move",
+            source=source.name,
+            detail={"old": amount.text, "new": new_text, "jpeg_quality": [first, second]},
+            region=patch,
+        )
+    ]
 
 
 GENERATORS = {
