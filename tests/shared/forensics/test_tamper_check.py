@@ -23,6 +23,8 @@ from shared.forensics.check import (
     AMOUNT_SUPPORT,
     FAINT_SUPPORT,
     LEANING_SUPPORT,
+    THREE_REASONS_SUPPORT,
+    TWO_REASONS_SUPPORT,
     OriginalDocument,
     _misfit,
     check_tampering,
@@ -440,11 +442,27 @@ def test_an_amount_retyped_in_another_font_counts_with_tile_support(
         assert amount["unlike_twins"] >= 2.5 * amount["others_unlike_twins"]
 
 
-def _fit(unlike: float, usual_unlike: float, *, shorter: float = -0.1) -> AmountFit:
+def _fit(
+    unlike: float, usual_unlike: float, *, shorter: float = -0.1, offset: float = 0.0, caps: float = 0.0
+) -> AmountFit:
     """An amount's print fit with its digits ``unlike`` their twins, the page's other amounts ``usual_unlike``."""
     ones = np.ones(4)
     number = PrintedNumber(lefts=ones * 10, rights=ones * 18, tops=ones * 100, bottoms=ones * 120, split=ones == 0)
-    return AmountFit(number, shorter, 22.0, 0.0, 0.0, unlike, usual_unlike)
+    return AmountFit(number, shorter, 22.0, offset, caps, unlike, usual_unlike)
+
+
+@pytest.mark.parametrize(
+    ("fit", "count", "support"),
+    [
+        (_fit(0.1, 0.1, shorter=0.3), 1, AMOUNT_SUPPORT),
+        (_fit(0.1, 0.1, shorter=0.3, offset=0.2, caps=-0.3), 2, TWO_REASONS_SUPPORT),
+        (_fit(0.36, 0.1, shorter=0.3, offset=0.2, caps=-0.3), 3, THREE_REASONS_SUPPORT),  # oyo's total, seed 79
+    ],
+)
+def test_each_further_reason_needs_less_tile_support(fit: AmountFit, count: int, support: float) -> None:
+    reasons, needed = _misfit(fit)
+    assert (len(reasons), needed) == (count, support)
+    assert AMOUNT_SUPPORT > TWO_REASONS_SUPPORT > THREE_REASONS_SUPPORT > 0
 
 
 @pytest.mark.parametrize(
