@@ -47,9 +47,14 @@ def _load(services: Services, invoice_id: str) -> InvoiceRecord:
 
 
 def _save(services: Services, record: InvoiceRecord, action: str, **detail: Any) -> None:
+    """Write the record back and audit the step, once: each step happens once per invoice (once per
+    approval level), so a retried activity that already audited it saves the record without a second line."""
     record.updated_at = utcnow()
     services.repo.save_invoice(record)
-    services.repo.append_audit(record.id, AuditEntry(actor=ACTOR, action=action, detail=detail))
+    level = detail.get("level")
+    trail = services.repo.audit_trail(record.id)
+    if not any(e.actor == ACTOR and e.action == action and e.detail.get("level") == level for e in trail):
+        services.repo.append_audit(record.id, AuditEntry(actor=ACTOR, action=action, detail=detail))
 
 
 def _read_content(services: Services, record: InvoiceRecord) -> DocumentContent:
