@@ -19,3 +19,12 @@ def code_digest(*paths: str, extra: str = "") -> str:
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def reader_digest(paths: tuple[str, ...] = READER_CODE) -> str:
+    """The OCR caches' key: the reader's code (``paths``), and which detector this CPU runs. A CPU with VNNI runs the
+    int8 detector, which reads some words differently from the float one (``shared.ocr.models.int8_is_exact``),
+    so the two never share a cache; the float detector's key is the code digest alone, as before."""
+    from shared.ocr.models import int8_is_exact
+
+    return code_digest(*paths, extra="int8 detector" if int8_is_exact() else "")

@@ -44,7 +44,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.code_digest import READER_CODE, code_digest
+from bench.code_digest import reader_digest
 from bench.fraud.cases import Case, rescan_case
 from shared.domain import InvoiceStatus
 from shared.domain.models import SEVERITY_RANK, Severity
@@ -52,7 +52,7 @@ from shared.domain.models import SEVERITY_RANK, Severity
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"
 # Content read by the current reading code only: a change to the reader or the OCR starts a new cache.
-CACHE = REPO / "bench" / "out" / "fraud" / "cache" / code_digest(*READER_CODE)
+CACHE = REPO / "bench" / "out" / "fraud" / "cache" / reader_digest()
 DEFAULT_SETS = ("zugferd", "invoice2data")
 GENERATORS: list[str] = [
     "bench.fraud.cases",

@@ -28,7 +28,7 @@ from typing import Any
 
 from rich.progress import track
 
-from bench.code_digest import READER_CODE, code_digest
+from bench.code_digest import reader_digest
 from bench.learning import _sroie_reference_reader
 from bench.train_tamper_model import split
 from shared.adapters.local.sqlite import SqliteRepository
@@ -40,7 +40,7 @@ from shared.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 SROIE = REPO.parent / "shared" / "data" / "sroie"
 PDF_SCANS = REPO / "bench" / "out" / "variants" / "zugferd_ocr"
-OCR_CACHE = REPO / "bench" / "out" / "real_scans" / code_digest(*READER_CODE)  # per set folder
+OCR_CACHE = REPO / "bench" / "out" / "real_scans" / reader_digest()  # per set folder
 NOT_FLAGS = ("tamper.image.not_analysed",)
 
 

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageFilter
 
-from bench.code_digest import code_digest
+from bench.code_digest import code_digest, reader_digest
 from bench.fraud.tamper_generators import (
     TamperCase,
     generate_scan_clean,
@@ -258,7 +258,7 @@ def rapid_words(data: bytes) -> Words:
     CACHE/ocr/<digest of the OCR code>/ (OCR takes seconds a page on the shared box)."""
     from shared.documents.content import Page as ContentPage
 
-    cache = CACHE / "ocr" / code_digest(*OCR_CODE) / f"{hashlib.sha256(data).hexdigest()}.json"
+    cache = CACHE / "ocr" / reader_digest(OCR_CODE) / f"{hashlib.sha256(data).hexdigest()}.json"
     if cache.exists():
         page = ContentPage.model_validate_json(cache.read_text())
     else:

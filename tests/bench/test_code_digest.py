@@ -30,3 +30,16 @@ def test_the_key_is_stable_and_follows_the_code_in_folders_and_files(repo: Path)
 
 def test_extra_text_versions_the_key(repo: Path) -> None:
     assert module.code_digest("pipeline.py", extra="4") != module.code_digest("pipeline.py", extra="5")
+
+
+def test_the_ocr_caches_key_tells_the_int8_detector_from_the_float_one(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A VNNI CPU reads with the int8 detector, another with the float one: their readings never share a cache,
+    and the float detector keeps the key it had before the detector was part of it."""
+    from shared.ocr import models
+
+    monkeypatch.setattr(models, "int8_is_exact", lambda: False)
+    float_key = module.reader_digest(("reader",))
+    monkeypatch.setattr(models, "int8_is_exact", lambda: True)
+    assert module.reader_digest(("reader",)) != float_key == module.code_digest("reader")
