@@ -731,7 +731,9 @@ def _misfit(fit: AmountFit) -> tuple[list[str], float]:
 
 def _amount_support(reasons: list[str]) -> float:
     """The share of the model's threshold an amount's tiles need to back its misfit ``reasons``."""
-    return {0: AMOUNT_SUPPORT, 1: AMOUNT_SUPPORT, 2: TWO_REASONS_SUPPORT}.get(len(reasons), THREE_REASONS_SUPPORT)
+    if len(reasons) >= 3:
+        return THREE_REASONS_SUPPORT
+    return TWO_REASONS_SUPPORT if len(reasons) == 2 else AMOUNT_SUPPORT
 
 
 def _rounded(value: float | None, places: int) -> float | None:
