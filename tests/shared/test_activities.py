@@ -8,12 +8,10 @@ from pathlib import Path
 import pytest
 
 from shared.activities import extract_invoice, record_decision
-from shared.adapters.local.blobs import LocalBlobStore
-from shared.adapters.local.sqlite import SqliteRepository
 from shared.domain import Extraction, InvoiceRecord, MailContext
 from shared.services import Services, set_services
-from shared.settings import Settings
 from tests.factories import document
+from tests.shared.api.invoice_factory import make_services
 from tests.shared.learning.acme_invoices import SENDER, acme_invoice
 
 INVOICE_ID = "c" * 64
@@ -21,9 +19,7 @@ INVOICE_ID = "c" * 64
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    settings = Settings(data_dir=tmp_path)
-    built = Services(settings=settings, blobs=LocalBlobStore(tmp_path / "blobs"),
-                     repo=SqliteRepository(settings.database_path))
+    built = make_services(tmp_path / "papyr")
     set_services(built)
     built.blobs.put(f"content/{INVOICE_ID}.json", acme_invoice().model_dump_json().encode(), "application/json")
     built.repo.save_invoice(InvoiceRecord(id=INVOICE_ID, document=document(INVOICE_ID, mail=MailContext(sender=SENDER)),
