@@ -258,8 +258,8 @@ def generate_scan_copy_move(source: Path, rng: random.Random) -> list[TamperCase
         return []
     scanned, scale, first, second = _scan_pair(source, rng)
     grey = np.asarray(scanned)
-    box = tuple(v * scale for v in (amount.x0, amount.top, amount.x1, amount.bottom))
-    target = measure_number(grey, box, amount.text, min_digits=2)  # type: ignore[arg-type]
+    box = (amount.x0 * scale, amount.top * scale, amount.x1 * scale, amount.bottom * scale)
+    target = measure_number(grey, box, amount.text, min_digits=2)
     if target is None:
         return []
     old_digit = digits(amount.text)[0]
@@ -268,9 +268,11 @@ def generate_scan_copy_move(source: Path, rng: random.Random) -> list[TamperCase
         if word_box[2] > box[0] and word_box[0] < box[2] and word_box[3] > box[1] and word_box[1] < box[3]:
             continue  # the amount itself
         number = measure_number(grey, word_box, text, min_digits=2)
-        for k, digit in enumerate(digits(text)) if number is not None else []:
-            if digit not in (old_digit, "0") and abs(number.heights[k] / target.heights[0] - 1) <= 0.06:  # type: ignore[union-attr]
-                donors.append((number, k, digit))  # type: ignore[arg-type]
+        if number is None:
+            continue
+        for k, digit in enumerate(digits(text)):  # a leading 0 would not pass for an amount's first digit
+            if digit not in (old_digit, "0") and abs(number.heights[k] / target.heights[0] - 1) <= 0.06:
+                donors.append((number, k, digit))
     if not donors:
         return []
     donor, k, digit = rng.choice(donors)
@@ -281,6 +283,8 @@ def generate_scan_copy_move(source: Path, rng: random.Random) -> list[TamperCase
     cell = grey[d_top:d_bottom, d_x0:d_x1].copy()
     t_x0, t_x1 = int(target.lefts[0]) - 1, int(target.rights[0]) + 2
     t_top = round(float(target.bottoms[0]) - height) - pad
+    if min(d_top, d_x0, t_top, t_x0 - pad) < 0 or t_top + cell.shape[0] > grey.shape[0]:
+        return []  # at the page's edge: no whole cell to clone
     edited = grey.copy()
     paper = int(np.percentile(grey[t_top : t_top + cell.shape[0], t_x0 - pad : t_x1 + pad], 90))
     edited[t_top : t_top + cell.shape[0], t_x0:t_x1] = paper  # the old digit gone
