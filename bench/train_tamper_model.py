@@ -39,6 +39,7 @@ bench/out/tamper_train/ (keyed by the feature code), so a re-run only re-trains.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import json
@@ -252,13 +253,19 @@ OCR_BOXES = "2"  # bump when the check's drawing of OCR boxes changes (check.pag
 OCR_CODE = ("shared/ocr/rapid.py", "shared/ocr/prepare.py", "shared/documents/images.py")  # key of the OCR cache
 
 
+@functools.cache
+def _ocr_cache() -> Path:
+    """CACHE/ocr/<digest of the OCR code and this CPU's detector>: worked out once, not per scan read."""
+    return CACHE / "ocr" / reader_digest(OCR_CODE)
+
+
 def rapid_words(data: bytes) -> Words:
     """The words the check gets for a scan: intake's read of the image (``shared.pipeline.read_document``,
     RapidOCR), boxes as the check draws them (``check.page_boxes``). Cached by content hash in
     CACHE/ocr/<digest of the OCR code>/ (OCR takes seconds a page on the shared box)."""
     from shared.documents.content import Page as ContentPage
 
-    cache = CACHE / "ocr" / reader_digest(OCR_CODE) / f"{hashlib.sha256(data).hexdigest()}.json"
+    cache = _ocr_cache() / f"{hashlib.sha256(data).hexdigest()}.json"
     if cache.exists():
         page = ContentPage.model_validate_json(cache.read_text())
     else:
