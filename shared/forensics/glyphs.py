@@ -243,10 +243,9 @@ def measure_number(grey: np.ndarray, box: Box, text: str, *, min_digits: int = M
     digits, holds more than digits and separators, or cannot be measured reliably. A number OCR read as one
     word with a label or the next word is measured without them (``_between_glued_words``)."""
     plain = PLAIN_NUMBER.fullmatch(text.strip())
-    if plain is None:
+    if plain is None:  # a plain number once its glued label or word is dropped, or not one at all
         bare = glued_words_dropped(text)
-        glued = bare != text.strip() and PLAIN_NUMBER.fullmatch(bare) is not None
-        return _between_glued_words(grey, box, text, bare, min_digits) if glued else None
+        return _between_glued_words(grey, box, text, bare, min_digits) if PLAIN_NUMBER.fullmatch(bare) else None
     if plain["before"] and plain["after"]:
         return None
     count = len(digits(text))
@@ -312,9 +311,9 @@ def _between_glued_words(grey: np.ndarray, box: Box, text: str, bare: str, min_d
     lefts = spaces if GLUED_LABEL.match(text.strip()) else [box[0]]
     rights = spaces[::-1] if GLUED_WORD.search(text.strip()) else [box[2]]
     for left, right in product(lefts, rights):
-        number = (
-            measure_number(grey, (left, box[1], right, box[3]), bare, min_digits=min_digits) if left < right else None
-        )
+        if left >= right:
+            continue
+        number = measure_number(grey, (left, box[1], right, box[3]), bare, min_digits=min_digits)
         if number is not None:
             return number
     return None
