@@ -56,6 +56,7 @@ SPACE_TO_GAPS = 2.0
 # Where OCR read a number as one word with a label or the next word, the space it missed is narrower:
 # blanks this many digit heights wide are tried as the cut (a cut that is not one leaves the wrong shapes).
 GLUED_SPACE = 0.25
+INK_MARGIN = 0.15  # of the glyphs' height: paper a moved box keeps beside its ink (as a tile's own padding)
 GLYPH_SIZED = 0.4  # of the page's usual word box height: a box moves only onto shapes at least this tall
 
 
@@ -208,7 +209,7 @@ def _onto_glyphs(grey: np.ndarray, box: Box, usual: float, others: Sequence[Box]
         return box
     pieces = [
         (left + crop.left, right + crop.left, upper + crop.top, lower + crop.top)
-        for left, right, upper, lower, _ in ink_pieces(crop.ink)
+        for left, right, upper, lower, _ in ink_pieces(_bridged(crop.ink))
         if x0 <= (left + right) / 2 + crop.left <= x1 and right - left <= GLYPH_WIDE * (lower - upper)
     ]
     tallest = max((lower - upper for _, _, upper, lower in pieces), default=0)
@@ -221,7 +222,7 @@ def _onto_glyphs(grey: np.ndarray, box: Box, usual: float, others: Sequence[Box]
     if own and len(own) < len(held):
         upper, lower = min(glyph[2] for glyph in own), max(glyph[3] for glyph in own)
         if all(glyph[3] <= upper or glyph[2] >= lower for glyph in held if glyph not in own):
-            return (x0, float(upper), x1, float(lower))  # the other word's glyphs are on another line
+            return _columns_of(crop, upper, lower, box)  # the other word's glyphs are on another line
     if not glyphs or held:
         return box
     centre = (top + bottom) / 2
@@ -229,7 +230,26 @@ def _onto_glyphs(grey: np.ndarray, box: Box, usual: float, others: Sequence[Box]
     if abs((upper + lower) / 2 - centre) > usual:
         return box
     line = [(a, b) for _, _, a, b in glyphs if a < lower and b > upper]  # the nearest glyph's line
-    return (x0, float(min(a for a, _ in line)), x1, float(max(b for _, b in line)))
+    return _columns_of(crop, min(a for a, _ in line), max(b for _, b in line), box)
+
+
+def _columns_of(crop: InkCrop, upper: int, lower: int, box: Box) -> Box:
+    """``box`` on the rows from ``upper`` to ``lower``, its sides no further than ``INK_MARGIN`` past the
+    ink on those rows: a box OCR drew on a rule also took the rule's columns, which can reach past the
+    word, and a tile on that blank paper measures nothing of the print."""
+    inked = np.flatnonzero((crop.ink[upper - crop.top : lower - crop.top] >= 0.5).any(axis=0))  # the glyphs' at least
+    margin = INK_MARGIN * (lower - upper)
+    left, right = crop.left + int(inked[0]) - margin, crop.left + int(inked[-1]) + 1 + margin
+    return (max(box[0], float(left)), float(upper), min(box[2], float(right)), float(lower))
+
+
+def _bridged(ink: np.ndarray) -> np.ndarray:
+    """``ink`` with each one-row gap inside a stroke filled (the lesser of the rows above and below it):
+    print lighter than the crop's darkest ink (grey digits under a bold label) breaks across a row at
+    half contrast, and each half is then a shape of its own."""
+    out = ink.copy()
+    out[1:-1] = np.maximum(ink[1:-1], np.minimum(ink[:-2], ink[2:]))
+    return out
 
 
 def _inside(glyph: tuple[int, int, int, int], box: Box) -> bool:

@@ -235,6 +235,26 @@ def test_a_box_is_not_moved_to_glyphs_beyond_a_word_height() -> None:
     assert moved_to_glyphs(grey, far, 10.0) == far
 
 
+def test_a_box_on_a_rule_wider_than_its_number_moves_onto_the_glyphs_columns_too() -> None:
+    """OCR's box on the rule takes the rule's columns, reaching past the number onto blank paper: a
+    tile there, past the last glyph, measures paper and stray ink, not print."""
+    grey, box, on_rule = _under_a_rule("117,97")
+    wide = (box[0] - 6, on_rule[1], box[2] + 6, on_rule[3])  # the rule's columns
+    x0, _, x1, _ = moved_to_glyphs(grey, wide, box[3] - box[1])
+    assert abs(x0 - box[0]) <= 3 and abs(x1 - box[2]) <= 3  # the glyphs' columns, not the rule's 6 px beyond
+
+
+def test_digits_broken_across_a_row_are_moved_onto_whole() -> None:
+    """Grey print under a bold black label breaks across a row at half of the black's contrast (thin
+    strokes fade first): the box must take the digits' full height, not the half nearest the rule."""
+    grey, box, on_rule = _under_a_rule("117,97")
+    x0, top, x1, bottom = box
+    middle = int((top + bottom) / 2)
+    grey[middle, int(x0) - 2 : int(x1) + 2] = int(np.percentile(grey, 90))  # the row where the strokes fade
+    _, moved_top, _, moved_bottom = moved_to_glyphs(grey, on_rule, bottom - top)
+    assert abs(moved_top - top) <= 3 and abs(moved_bottom - bottom) <= 3
+
+
 def test_the_next_words_glyph_inside_the_box_is_left_out_where_a_space_sets_it_apart() -> None:
     """OCR's box can reach the side of the next word's first glyph ("39.99 €"): a space sets it apart
     from the digits, so the number is measured without it; a digit too many is not left out."""
