@@ -237,7 +237,8 @@ def _columns_of(crop: InkCrop, upper: int, lower: int, box: Box) -> Box:
     """``box`` on the rows from ``upper`` to ``lower``, its sides no further than ``INK_MARGIN`` past the
     ink on those rows: a box OCR drew on a rule also took the rule's columns, which can reach past the
     word, and a tile on that blank paper measures nothing of the print."""
-    inked = np.flatnonzero((crop.ink[upper - crop.top : lower - crop.top] >= 0.5).any(axis=0))  # the glyphs' at least
+    # Never empty: the glyphs that gave these rows are ink at half contrast.
+    inked = np.flatnonzero((crop.ink[upper - crop.top : lower - crop.top] >= 0.5).any(axis=0))
     margin = INK_MARGIN * (lower - upper)
     left, right = crop.left + int(inked[0]) - margin, crop.left + int(inked[-1]) + 1 + margin
     return (max(box[0], float(left)), float(upper), min(box[2], float(right)), float(lower))
