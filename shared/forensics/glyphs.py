@@ -56,7 +56,9 @@ SPACE_TO_GAPS = 2.0
 # Where OCR read a number as one word with a label or the next word, the space it missed is narrower:
 # blanks this many digit heights wide are tried as the cut (a cut that is not one leaves the wrong shapes).
 GLUED_SPACE = 0.25
-INK_MARGIN = 0.15  # of the glyphs' height: paper a moved box keeps beside its ink (as a tile's own padding)
+# A box moved off a rule keeps at most INK_MARGIN digit heights of paper beside its ink, as an OCR box
+# does: narrower, the digits' own measurement loses the paper it reads their edges against.
+INK_MARGIN = 0.5
 GLYPH_SIZED = 0.4  # of the page's usual word box height: a box moves only onto shapes at least this tall
 
 

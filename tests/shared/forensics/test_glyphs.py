@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import ImageFont
 
-from shared.forensics.glyphs import measure_number, moved_to_glyphs, odd_digit, widened_to_glyphs
+from shared.forensics.glyphs import INK_MARGIN, measure_number, moved_to_glyphs, odd_digit, widened_to_glyphs
 from shared.forensics.image import Box, load_grey
 from tests.shared.forensics.scans import SIZE, comma_tail_scan, number_scan
 
@@ -239,9 +239,12 @@ def test_a_box_on_a_rule_wider_than_its_number_moves_onto_the_glyphs_columns_too
     """OCR's box on the rule takes the rule's columns, reaching past the number onto blank paper: a
     tile there, past the last glyph, measures paper and stray ink, not print."""
     grey, box, on_rule = _under_a_rule("117,97")
-    wide = (box[0] - 6, on_rule[1], box[2] + 6, on_rule[3])  # the rule's columns
-    x0, _, x1, _ = moved_to_glyphs(grey, wide, box[3] - box[1])
-    assert abs(x0 - box[0]) <= 3 and abs(x1 - box[2]) <= 3  # the glyphs' columns, not the rule's 6 px beyond
+    x0, top, x1, _ = box
+    grey[int(top) - 9 : int(top) - 5, int(x0) - 30 : int(x1) + 30] = 30  # a rule well past the number
+    wide = (x0 - 30, on_rule[1], x1 + 30, on_rule[3])  # the rule's columns
+    left, _, right, _ = moved_to_glyphs(grey, wide, box[3] - box[1])
+    margin = INK_MARGIN * (box[3] - box[1]) + 3  # the glyphs' ink starts within a side bearing of the box
+    assert x0 - margin <= left < x0 and x1 < right <= x1 + margin
 
 
 def test_digits_broken_across_a_row_are_moved_onto_whole() -> None:
